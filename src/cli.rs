@@ -1,0 +1,380 @@
+//! Command-line definitions (clap) and the thin runners that call the library and print.
+//! Clap types end here: each runner converts its arguments into the library's plain option
+//! structs (`from_cli`), calls the library, and formats the result.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use capplan::export;
+use capplan::ingest::{
+    self, AggregateOptions, Filter, Format, Granularity, Ingested, InputOptions, Inspection,
+    Measure, Reconciliation, TidyColumns,
+};
+use capplan::money::Currency;
+
+/// Cloud capacity forecasting and commitment planning from billing exports.
+#[derive(Debug, Parser)]
+#[command(name = "capplan", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what billing exports contain: format, rows, time span, services, costs, data quality.
+    Inspect(InspectArgs),
+    /// Aggregate billing exports into regular usage series (with a reconciliation summary).
+    Ingest(IngestArgs),
+}
+
+/// Where the input comes from and how strictly it is read.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Files (.csv, .csv.gz, .parquet), directories (recursive; hive key=value folders become
+    /// dimensions) or quoted globs.
+    #[arg(required = true, value_name = "INPUTS")]
+    pub inputs: Vec<String>,
+    /// Force the input format instead of detecting it from the header.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<Format>,
+    /// Keep only rows in this billing currency (others are excluded and counted).
+    #[arg(long, value_name = "CODE")]
+    pub currency: Option<String>,
+    /// Exclude rows with unparseable values (counted) instead of stopping at the first.
+    #[arg(long)]
+    pub lenient: bool,
+    /// Accept rows that are identical in every column (reported instead of an error).
+    #[arg(long)]
+    pub allow_duplicates: bool,
+    /// Tidy format: the timestamp column (default: timestamp, time, date, ...).
+    #[arg(long, value_name = "NAME")]
+    pub time_col: Option<String>,
+    /// Tidy format: the quantity column (default: quantity, value, usage, ...).
+    #[arg(long, value_name = "NAME")]
+    pub quantity_col: Option<String>,
+    /// Tidy format: the unit column (default: unit).
+    #[arg(long, value_name = "NAME")]
+    pub unit_col: Option<String>,
+    /// Tidy format: the cost column (default: cost).
+    #[arg(long, value_name = "NAME")]
+    pub cost_col: Option<String>,
+}
+
+impl InputArgs {
+    fn from_cli(&self) -> Result<InputOptions, UsageError> {
+        let currency = match &self.currency {
+            Some(c) => Some(Currency::new(c).map_err(|e| UsageError(format!("--currency: {e}")))?),
+            None => None,
+        };
+        Ok(InputOptions {
+            inputs: self.inputs.clone(),
+            format: self.input_format,
+            currency,
+            lenient: self.lenient,
+            allow_duplicates: self.allow_duplicates,
+            tidy: TidyColumns {
+                time: self.time_col.clone(),
+                quantity: self.quantity_col.clone(),
+                unit: self.unit_col.clone(),
+                cost: self.cost_col.clone(),
+            },
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output as a human table or as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Dimensions to group by, comma-separated: service, region, account, sub_account, sku,
+    /// family, instance_type, pricing_category, provider, unit, x_* columns, tag:<key>.
+    #[arg(long, value_delimiter = ',', default_value = "service")]
+    pub by: Vec<String>,
+    /// Time bucket of the series.
+    #[arg(long, value_enum, default_value = "hour")]
+    pub granularity: Granularity,
+    /// Keep rows where KEY=VALUE (repeatable; all must match). Others are counted as filtered.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// What to aggregate.
+    #[arg(long, value_enum, default_value = "quantity")]
+    pub measure: Measure,
+    /// Output file: .parquet or .csv. The reconciliation is written beside it as
+    /// <name>.reconciliation.json.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// A usage error detected after clap parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs a parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Inspect(args) => inspect(args),
+        Command::Ingest(args) => ingest_cmd(args),
+    }
+}
+
+fn inspect(args: InspectArgs) -> Result<()> {
+    let opts = args.input.from_cli()?;
+    let loaded = ingest::load(&opts)?;
+    let inspection = loaded.inspect()?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &inspection)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => print_inspection(&mut out, &inspection)?,
+    }
+    Ok(())
+}
+
+fn ingest_cmd(args: IngestArgs) -> Result<()> {
+    let opts = args.input.from_cli()?;
+    let filters = args
+        .filter
+        .iter()
+        .map(|f| f.parse::<Filter>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let ext = args
+        .out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("csv" | "parquet")) {
+        return Err(UsageError(format!(
+            "--out {}: use a .parquet or .csv file name",
+            args.out.display()
+        ))
+        .into());
+    }
+    let agg = AggregateOptions {
+        by: args.by.clone(),
+        granularity: args.granularity,
+        filters,
+        measure: args.measure,
+    };
+    let loaded = ingest::load(&opts)?;
+    let ingested = loaded.aggregate(&agg)?;
+    export::write_series(&args.out, &ingested.series).with_context(|| "writing the series")?;
+    let recon_path = sidecar(&args.out, "reconciliation.json");
+    export::write_json(&recon_path, &ReconciliationFile::from(&ingested))
+        .with_context(|| "writing the reconciliation")?;
+    let mut out = std::io::stdout().lock();
+    print_ingested(&mut out, &ingested, &args.out, &recon_path)?;
+    Ok(())
+}
+
+/// `series.parquet` → `series.<suffix>` in the same directory.
+fn sidecar(out: &std::path::Path, suffix: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "series".into());
+    out.with_file_name(format!("{stem}.{suffix}"))
+}
+
+#[derive(serde::Serialize)]
+struct ReconciliationFile<'a> {
+    files: &'a [ingest::FileSummary],
+    reconciliation: &'a Reconciliation,
+    findings: &'a [ingest::Finding],
+    series: usize,
+}
+
+impl<'a> From<&'a Ingested> for ReconciliationFile<'a> {
+    fn from(i: &'a Ingested) -> Self {
+        ReconciliationFile {
+            files: &i.files,
+            reconciliation: &i.reconciliation,
+            findings: &i.findings,
+            series: i.series.len(),
+        }
+    }
+}
+
+fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Reconciliation (every row used or excluded with a reason):"
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {:<8} {:>10} {:>22} {:>22}",
+        "reason", "currency", "rows", "billed cost", "effective cost"
+    )?;
+    for t in &r.by_reason {
+        writeln!(
+            out,
+            "  {:<18} {:<8} {:>10} {:>22} {:>22}",
+            t.reason.code(),
+            t.currency,
+            t.totals.rows,
+            t.totals.billed_cost.normalize().to_string(),
+            t.totals.effective_cost.normalize().to_string()
+        )?;
+    }
+    for (cur, t) in &r.source {
+        writeln!(
+            out,
+            "  {:<18} {:<8} {:>10} {:>22} {:>22}",
+            "= source total",
+            cur,
+            t.rows,
+            t.billed_cost.normalize().to_string(),
+            t.effective_cost.normalize().to_string()
+        )?;
+    }
+    writeln!(
+        out,
+        "  balanced: {}",
+        if r.balanced { "yes (exact)" } else { "NO" }
+    )?;
+    Ok(())
+}
+
+fn print_findings(out: &mut impl Write, findings: &[ingest::Finding]) -> std::io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "Data quality: no findings");
+    }
+    writeln!(out, "Data quality:")?;
+    for f in findings {
+        let sev = match f.severity {
+            ingest::Severity::Info => "info",
+            ingest::Severity::Warning => "warn",
+        };
+        writeln!(out, "  [{sev}] {}", f.message)?;
+    }
+    Ok(())
+}
+
+fn print_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()> {
+    for f in &i.files {
+        let version = f
+            .version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}: {}{} ({:?}), {} rows",
+            f.path,
+            f.format.name(),
+            version,
+            f.kind,
+            f.rows
+        )?;
+    }
+    let span = match (i.start, i.end) {
+        (Some(s), Some(e)) => format!(
+            "{} .. {}",
+            s.format("%Y-%m-%d %H:%M"),
+            e.format("%Y-%m-%d %H:%M")
+        ),
+        _ => "(no timestamps)".into(),
+    };
+    writeln!(
+        out,
+        "Rows: {}   Time span (UTC, bucket starts): {}",
+        i.rows, span
+    )?;
+    writeln!(
+        out,
+        "Granularity: {}   Gaps: {}",
+        i.granularity.map(|g| g.name()).unwrap_or("unknown"),
+        i.gaps
+    )?;
+    for (title, values) in [
+        ("Providers", &i.providers),
+        ("Currencies", &i.currencies),
+        ("Accounts", &i.accounts),
+        ("Services", &i.services),
+    ] {
+        writeln!(out, "{title}:")?;
+        for v in values.iter().take(15) {
+            writeln!(
+                out,
+                "  {:<48} {:>10} rows {:>22}",
+                truncate(&v.value, 48),
+                v.rows,
+                v.billed_cost.normalize().to_string()
+            )?;
+        }
+        if values.len() > 15 {
+            writeln!(out, "  ... {} more", values.len() - 15)?;
+        }
+    }
+    print_reconciliation(out, &i.reconciliation)?;
+    print_findings(out, &i.findings)
+}
+
+fn print_ingested(
+    out: &mut impl Write,
+    i: &Ingested,
+    path: &std::path::Path,
+    recon: &std::path::Path,
+) -> std::io::Result<()> {
+    let points: usize = i.series.iter().map(|s| s.values.len()).sum();
+    writeln!(
+        out,
+        "Wrote {} series ({} points) to {}",
+        i.series.len(),
+        points,
+        path.display()
+    )?;
+    writeln!(out, "Wrote the reconciliation to {}", recon.display())?;
+    print_reconciliation(out, &i.reconciliation)?;
+    print_findings(out, &i.findings)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// Exit code for an error: 2 when the input or the flags are at fault, 1 otherwise.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ingest::IngestError>() {
+            return if e.is_bad_input() { 2 } else { 1 };
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+    }
+    1
+}
+
+/// Whether the error is a closed stdout (e.g. `capplan inspect ... | head`), which is success.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

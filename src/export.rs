@@ -1,0 +1,188 @@
+//! Writing results: atomic file writes and the tabular exports of series and summaries.
+//!
+//! Every file capplan writes goes through [`write_atomic`]: a temporary file in the target
+//! directory, flushed, then renamed over the target, so a killed run never leaves a
+//! half-written file.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::ingest::UsageSeries;
+
+/// Errors while writing outputs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: unsupported output extension; use .parquet, .csv or .json", path.display())]
+    UnsupportedExtension { path: PathBuf },
+    #[error("{}: {message}", path.display())]
+    Encode { path: PathBuf, message: String },
+}
+
+/// Writes a file atomically: `write` fills a temporary file in the same directory, which is
+/// then persisted over `path`.
+pub fn write_atomic<F>(path: &Path, write: F) -> Result<(), ExportError>
+where
+    F: FnOnce(&mut dyn Write) -> Result<(), ExportError>,
+{
+    let io = |source: std::io::Error| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".capplan-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io)?;
+    {
+        let mut w = BufWriter::new(tmp.as_file());
+        write(&mut w)?;
+        w.flush().map_err(io)?;
+    }
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Writes any serialisable value as pretty JSON with a trailing newline.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExportError> {
+    write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(|e| ExportError::Encode {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        w.write_all(b"\n").map_err(|e| ExportError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    })
+}
+
+/// The long (tidy) table of series: one row per series and bucket. Dimension columns come
+/// first in `--by` order, then `unit`, `timestamp` (UTC), `value`, `effective_cost` (exact
+/// decimal text) and `gap_filled`. `capplan` reads this file back as tidy input.
+pub fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
+    let dims: Vec<String> = series
+        .first()
+        .map(|s| s.key.0.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let n: usize = series.iter().map(|s| s.values.len()).sum();
+    let mut dim_vals: Vec<Vec<String>> = vec![Vec::with_capacity(n); dims.len()];
+    let mut unit = Vec::with_capacity(n);
+    let mut ts = Vec::with_capacity(n);
+    let mut value = Vec::with_capacity(n);
+    let mut cost = Vec::with_capacity(n);
+    for s in series {
+        for (i, v) in s.values.iter().enumerate() {
+            for (d, (_, val)) in s.key.0.iter().enumerate() {
+                dim_vals[d].push(val.clone());
+            }
+            unit.push(s.unit.clone());
+            ts.push(s.time_at(i).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            value.push(*v);
+            cost.push(
+                s.cost
+                    .as_ref()
+                    .map(|c| c[i].amount().normalize().to_string()),
+            );
+        }
+    }
+    let mut cols: Vec<Column> = dims
+        .iter()
+        .zip(dim_vals)
+        .map(|(d, v)| Column::new(d.as_str().into(), v))
+        .collect();
+    cols.push(Column::new("unit".into(), unit));
+    cols.push(Column::new("timestamp".into(), ts));
+    cols.push(Column::new("value".into(), value));
+    cols.push(Column::new("effective_cost".into(), cost));
+    DataFrame::new_infer_height(cols)
+}
+
+/// Writes series as `.parquet` or `.csv` (by extension).
+pub fn write_series(path: &Path, series: &[UsageSeries]) -> Result<(), ExportError> {
+    let enc = |e: PolarsError| ExportError::Encode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut df = series_frame(series).map_err(enc)?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("csv") => write_atomic(path, |w| {
+            CsvWriter::new(w)
+                .include_header(true)
+                .finish(&mut df)
+                .map_err(enc)
+        }),
+        Some("parquet") => write_atomic(path, |w| {
+            ParquetWriter::new(w)
+                .with_compression(ParquetCompression::Zstd(None))
+                .finish(&mut df)
+                .map(|_| ())
+                .map_err(enc)
+        }),
+        _ => Err(ExportError::UnsupportedExtension {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        write_atomic(&p, |w| {
+            w.write_all(b"one").map_err(|e| ExportError::Io {
+                path: p.clone(),
+                source: e,
+            })
+        })
+        .unwrap();
+        write_atomic(&p, |w| {
+            w.write_all(b"two").map_err(|e| ExportError::Io {
+                path: p.clone(),
+                source: e,
+            })
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        std::fs::write(&p, "old").unwrap();
+        let r = write_atomic(&p, |_| {
+            Err(ExportError::UnsupportedExtension { path: p.clone() })
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,161 @@
+//! Errors of the ingestion stage. Every variant that concerns a file names it; every variant
+//! about a value names the row and the column; messages end with what to do about it.
+
+use std::path::PathBuf;
+
+/// Why ingestion failed. `is_bad_input` tells the CLI whether this is the user's input
+/// (exit code 2) or a runtime failure (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+
+    #[error("no input files: {pattern} matched no .csv, .csv.gz or .parquet file")]
+    NoInputFiles { pattern: String },
+
+    #[error("{}: the file is empty (0 bytes); export it again", path.display())]
+    EmptyFile { path: PathBuf },
+
+    #[error("{}: the file has a header but no data rows", path.display())]
+    NoDataRows { path: PathBuf },
+
+    #[error("{}: the file is not valid UTF-8 (first bad byte on line {line}); re-export it as UTF-8 or convert it, e.g. `iconv -f latin1 -t utf-8`", path.display())]
+    NotUtf8 { path: PathBuf, line: usize },
+
+    #[error("{}: could not detect the format from the header (columns: {found}); known formats are FOCUS, AWS CUR (legacy and 2.0), Azure cost details, OCI cost reports; for a plain usage table pass `--input-format tidy` with `--time-col` and `--quantity-col`", path.display())]
+    UnknownFormat { path: PathBuf, found: String },
+
+    #[error("{}: missing required column `{column}` for format {format}; found columns: {found}{hint}", path.display())]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        format: String,
+        found: String,
+        hint: String,
+    },
+
+    #[error("{}: row {row}, column `{column}`: expected {expected}, found {value:?}{hint}", path.display())]
+    BadValue {
+        path: PathBuf,
+        row: u64,
+        column: String,
+        expected: String,
+        value: String,
+        hint: String,
+    },
+
+    #[error("{}: could not read the file as CSV: {message}", path.display())]
+    Csv { path: PathBuf, message: String },
+
+    #[error("{}: could not read the file as Parquet: {message}", path.display())]
+    Parquet { path: PathBuf, message: String },
+
+    #[error("{}: could not decompress the gzip file: {message}", path.display())]
+    Gzip { path: PathBuf, message: String },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "mixed currencies in the input ({currencies}); choose one with `--currency CODE` (rows in other currencies are then excluded and counted)"
+    )]
+    MixedCurrencies { currencies: String },
+
+    #[error("no usable rows: {summary}")]
+    NoUsableRows { summary: String },
+
+    #[error(
+        "{count} duplicate rows (identical in every column; first: {first}); if the export really repeats rows pass `--allow-duplicates`, otherwise check that no file or month was loaded twice"
+    )]
+    Duplicates { count: u64, first: String },
+
+    #[error("unknown dimension `{name}` for --by/--filter; {hint}")]
+    UnknownDimension { name: String, hint: String },
+
+    #[error(
+        "invalid --filter {text:?}: expected KEY=VALUE, e.g. --filter \"service=Amazon Elastic Compute Cloud\""
+    )]
+    BadFilter { text: String },
+
+    #[error("--granularity {requested} is finer than the data: {} has {found} charge periods; use --granularity {found} or coarser", path.display())]
+    GranularityTooFine {
+        path: PathBuf,
+        requested: String,
+        found: String,
+    },
+
+    #[error("{option}: {message}")]
+    BadOption { option: String, message: String },
+
+    #[error("internal error in the query engine: {0}")]
+    Engine(String),
+
+    #[error("reconciliation failed: {0}")]
+    Reconciliation(String),
+}
+
+impl IngestError {
+    /// True when the user's input or flags are at fault (exit code 2).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            IngestError::Engine(_) | IngestError::Reconciliation(_)
+        )
+    }
+}
+
+impl From<polars::prelude::PolarsError> for IngestError {
+    fn from(e: polars::prelude::PolarsError) -> Self {
+        IngestError::Engine(e.to_string())
+    }
+}
+
+/// Suggests the closest candidate to `name` (case-insensitive Levenshtein), for "did you mean".
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(
+            did_you_mean("BiledCost", ["BilledCost", "ListCost"]),
+            Some("BilledCost")
+        );
+        assert_eq!(
+            did_you_mean("servce", ["service", "region"]),
+            Some("service")
+        );
+        assert_eq!(did_you_mean("zzzzzz", ["service", "region"]), None);
+    }
+}

@@ -1,0 +1,400 @@
+//! Ingestion: billing exports and usage tables → validated, reconciled, regular usage series.
+//!
+//! ```text
+//! inputs ─► source::resolve (files, kinds, headers, format) ─► formats::mapping (per file)
+//!        ─► pipeline: one lazy scan per file → canonical frame → reason per row
+//!        ─► one grouped query (+ duplicate check, sharing the scan) ─► Rust types below
+//! ```
+//!
+//! Polars types never leave this module: callers get [`UsageSeries`], [`Reconciliation`],
+//! [`Inspection`] and [`Finding`]s.
+
+pub mod error;
+pub mod formats;
+mod pipeline;
+pub mod source;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+pub use error::IngestError;
+pub use formats::{Format, TidyColumns};
+pub use pipeline::Loaded;
+
+use crate::money::{Currency, Money};
+
+/// What to read and how strictly.
+#[derive(Debug, Clone, Default)]
+pub struct InputOptions {
+    /// Files, directories (searched recursively, hive `key=value` folders become dimensions)
+    /// or globs.
+    pub inputs: Vec<String>,
+    /// Force a format instead of detecting it from the header.
+    pub format: Option<Format>,
+    /// Keep only this currency; rows in others are excluded and counted.
+    pub currency: Option<Currency>,
+    /// Turn unparseable values into counted exclusions instead of errors.
+    pub lenient: bool,
+    /// Accept rows that are identical in every column (reported, not fatal).
+    pub allow_duplicates: bool,
+    /// Column names for the tidy format.
+    pub tidy: TidyColumns,
+}
+
+/// Time bucket of the output series.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+impl Granularity {
+    /// Polars duration string used to truncate timestamps.
+    pub(crate) fn every(&self) -> &'static str {
+        match self {
+            Granularity::Hour => "1h",
+            Granularity::Day => "1d",
+            Granularity::Week => "1w",
+            Granularity::Month => "1mo",
+        }
+    }
+
+    /// Nominal length in seconds (months as 30 days; used for comparisons only).
+    pub fn nominal_seconds(&self) -> i64 {
+        match self {
+            Granularity::Hour => 3_600,
+            Granularity::Day => 86_400,
+            Granularity::Week => 7 * 86_400,
+            Granularity::Month => 30 * 86_400,
+        }
+    }
+
+    /// The next bucket start after `t` (which must be a bucket start).
+    pub fn next(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Granularity::Hour => t + chrono::Duration::hours(1),
+            Granularity::Day => t + chrono::Duration::days(1),
+            Granularity::Week => t + chrono::Duration::weeks(1),
+            Granularity::Month => t.checked_add_months(chrono::Months::new(1)).unwrap_or(t),
+        }
+    }
+
+    /// Name as typed on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Granularity::Hour => "hour",
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        }
+    }
+
+    /// The finest granularity whose nominal length is at least `seconds`.
+    pub fn from_period_seconds(seconds: i64) -> Option<Granularity> {
+        [
+            Granularity::Hour,
+            Granularity::Day,
+            Granularity::Week,
+            Granularity::Month,
+        ]
+        .into_iter()
+        .find(|g| seconds <= g.nominal_seconds() + g.nominal_seconds() / 10)
+    }
+}
+
+/// Which quantity the series aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Measure {
+    /// Consumed quantity (instance-hours, GB-months, requests, ...).
+    #[default]
+    Quantity,
+    /// Billed cost.
+    BilledCost,
+    /// Effective (amortised) cost.
+    EffectiveCost,
+    /// List (on-demand) cost.
+    ListCost,
+}
+
+/// `KEY=VALUE`: keep rows whose dimension KEY equals VALUE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub key: String,
+    pub value: String,
+}
+
+impl std::str::FromStr for Filter {
+    type Err = IngestError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok(Filter {
+                key: k.trim().to_string(),
+                value: v.to_string(),
+            }),
+            _ => Err(IngestError::BadFilter {
+                text: s.to_string(),
+            }),
+        }
+    }
+}
+
+/// How to aggregate rows into series.
+#[derive(Debug, Clone)]
+pub struct AggregateOptions {
+    /// Dimensions (short names, canonical names, passthrough columns or `tag:<key>`).
+    pub by: Vec<String>,
+    pub granularity: Granularity,
+    pub filters: Vec<Filter>,
+    pub measure: Measure,
+}
+
+impl Default for AggregateOptions {
+    fn default() -> Self {
+        AggregateOptions {
+            by: vec!["service".into()],
+            granularity: Granularity::Hour,
+            filters: Vec::new(),
+            measure: Measure::Quantity,
+        }
+    }
+}
+
+/// An ordered dimension → value map identifying a series. Missing values are `(none)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SeriesKey(pub Vec<(String, String)>);
+
+impl std::fmt::Display for SeriesKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+/// A regular, gap-filled, UTC usage series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsageSeries {
+    pub key: SeriesKey,
+    /// Unit of `values` (the consumed unit, or the currency code for cost measures).
+    pub unit: String,
+    pub granularity: Granularity,
+    /// Start of the first bucket.
+    pub start: DateTime<Utc>,
+    /// One value per bucket.
+    pub values: Vec<f64>,
+    /// Effective cost per bucket, exact.
+    pub cost: Option<Vec<Money>>,
+    /// Buckets that had no rows and were filled with zero.
+    pub gaps_filled: usize,
+}
+
+impl UsageSeries {
+    /// Start of bucket `i`.
+    pub fn time_at(&self, i: usize) -> DateTime<Utc> {
+        let mut t = self.start;
+        if self.granularity == Granularity::Month {
+            for _ in 0..i {
+                t = self.granularity.next(t);
+            }
+            t
+        } else {
+            t + chrono::Duration::seconds(self.granularity.nominal_seconds() * i as i64)
+        }
+    }
+}
+
+/// Why a row did or did not feed the series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    Used,
+    Unparseable,
+    OtherCurrency,
+    Tax,
+    Credit,
+    Purchase,
+    Adjustment,
+    UnusedCommitment,
+    Filtered,
+    NoQuantity,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Reason::Used,
+        Reason::Unparseable,
+        Reason::OtherCurrency,
+        Reason::Tax,
+        Reason::Credit,
+        Reason::Purchase,
+        Reason::Adjustment,
+        Reason::UnusedCommitment,
+        Reason::Filtered,
+        Reason::NoQuantity,
+    ];
+
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::Used => "used",
+            Reason::Unparseable => "unparseable",
+            Reason::OtherCurrency => "other_currency",
+            Reason::Tax => "tax",
+            Reason::Credit => "credit",
+            Reason::Purchase => "purchase",
+            Reason::Adjustment => "adjustment",
+            Reason::UnusedCommitment => "unused_commitment",
+            Reason::Filtered => "filtered",
+            Reason::NoQuantity => "no_quantity",
+        }
+    }
+
+    pub(crate) fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+/// Row count and cost totals of one group of rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub rows: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub billed_cost: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub effective_cost: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub list_cost: Decimal,
+}
+
+impl Totals {
+    pub(crate) fn add(&mut self, o: &Totals) {
+        self.rows += o.rows;
+        self.billed_cost += o.billed_cost;
+        self.effective_cost += o.effective_cost;
+        self.list_cost += o.list_cost;
+    }
+}
+
+/// Totals of one reason in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonTotals {
+    pub reason: Reason,
+    /// Billing currency as written in the source (`(none)` when absent).
+    pub currency: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// Every input row accounted for: used or excluded with a reason, per currency, with the
+/// check that the groups add up to the source totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reconciliation {
+    /// All rows read, per currency.
+    pub source: Vec<(String, Totals)>,
+    /// Rows per reason and currency, sorted.
+    pub by_reason: Vec<ReasonTotals>,
+    /// True when used + excluded equals the source exactly, for rows and every cost column.
+    pub balanced: bool,
+}
+
+impl Reconciliation {
+    /// Totals of all rows with `reason`, all currencies together (rows only meaningful).
+    pub fn rows(&self, reason: Reason) -> u64 {
+        self.by_reason
+            .iter()
+            .filter(|r| r.reason == reason)
+            .map(|r| r.totals.rows)
+            .sum()
+    }
+
+    /// All rows read.
+    pub fn total_rows(&self) -> u64 {
+        self.source.iter().map(|(_, t)| t.rows).sum()
+    }
+}
+
+/// How serious a data-quality finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+}
+
+/// A data-quality observation: what was found, how often, and what capplan did about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: String,
+    pub severity: Severity,
+    pub count: u64,
+    pub message: String,
+}
+
+/// One input file as read.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub path: String,
+    pub kind: source::FileKind,
+    pub format: Format,
+    /// FOCUS version for FOCUS files.
+    pub version: Option<String>,
+    pub rows: u64,
+}
+
+/// The result of `ingest`: series plus the accounting of every row.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ingested {
+    pub series: Vec<UsageSeries>,
+    pub reconciliation: Reconciliation,
+    pub findings: Vec<Finding>,
+    pub files: Vec<FileSummary>,
+}
+
+/// A count and cost of rows sharing one value of a dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValueCount {
+    pub value: String,
+    pub rows: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub billed_cost: Decimal,
+}
+
+/// The result of `inspect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub files: Vec<FileSummary>,
+    pub rows: u64,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// Granularity of the charge periods of usage rows (most common period).
+    pub granularity: Option<Granularity>,
+    pub providers: Vec<ValueCount>,
+    pub services: Vec<ValueCount>,
+    pub accounts: Vec<ValueCount>,
+    pub currencies: Vec<ValueCount>,
+    /// Buckets of `granularity` between start and end that have no usage row at all.
+    pub gaps: u64,
+    pub reconciliation: Reconciliation,
+    pub findings: Vec<Finding>,
+}
+
+/// Reads the inputs, validates them and prepares the canonical frame.
+pub fn load(opts: &InputOptions) -> Result<Loaded, IngestError> {
+    Loaded::new(opts)
+}

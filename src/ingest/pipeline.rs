@@ -1,0 +1,1380 @@
+//! The lazy query: per-file canonical frames, row classification, one grouped aggregation
+//! (sharing its scan with the duplicate check) and conversion into plain Rust types.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use polars::prelude::*;
+use rust_decimal::Decimal;
+
+use super::error::{IngestError, did_you_mean};
+use super::formats::{self, CANONICAL, DIMENSION_ALIASES, Format, Kind, Mapping, Source};
+use super::source::{self, ROW_COL, SourceFile};
+use super::{
+    AggregateOptions, FileSummary, Filter, Finding, Granularity, Ingested, InputOptions,
+    Inspection, Measure, Reason, ReasonTotals, Reconciliation, SeriesKey, Severity, Totals,
+    UsageSeries, ValueCount,
+};
+use crate::money::{Currency, Money, decimal_from_scaled};
+
+/// Scale of the decimal type money is parsed into: exact for every sample we know of
+/// (Azure amortised exports write up to 24 significant decimals). Values with more decimals
+/// are rounded half-even and counted. Leaves 14 integer digits (10^14) per value and sum.
+pub(crate) const MONEY_SCALE: usize = 24;
+const MONEY_DTYPE: DataType = DataType::Decimal(38, MONEY_SCALE);
+const MAX_TEXT: u32 = 4096;
+
+const FILE_COL: &str = "__file";
+const BAD_COL: &str = "__bad";
+const HASH_COL: &str = "__hash";
+const REASON_COL: &str = "__reason";
+const BUCKET_COL: &str = "__bucket";
+const PERIOD_COL: &str = "__period";
+const RAW_PREFIX: &str = "__raw_";
+const EXCESS_COL: &str = "__excess";
+
+/// Timestamp layouts seen in billing exports, tried in this order.
+const TIMESTAMP_FORMATS: &[&str] = &[
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%MZ",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S%:z",
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+];
+
+/// Inputs read, mapped and validated, ready to be summarised.
+pub struct Loaded {
+    files: Vec<SourceFile>,
+    notes: Vec<Vec<String>>,
+    frame: LazyFrame,
+    passthrough: Vec<String>,
+    opts: InputOptions,
+}
+
+/// One row of the grouped query, converted out of polars.
+struct Group {
+    reason: Reason,
+    currency: Option<String>,
+    bucket: Option<i64>,
+    dims: Vec<Option<String>>,
+    unit: Option<String>,
+    rows: u64,
+    value: f64,
+    totals: Totals,
+    series_cost: Decimal,
+    repaired_rows: u64,
+    repaired_amount: Decimal,
+    spanning: u64,
+    excess_decimals: u64,
+    unlabelled_refunds: u64,
+    file: u32,
+}
+
+impl Loaded {
+    pub(super) fn new(opts: &InputOptions) -> Result<Self, IngestError> {
+        let files = source::resolve(&opts.inputs, opts.format)?;
+        let mut mappings = Vec::with_capacity(files.len());
+        for f in &files {
+            mappings.push(formats::mapping(f, &opts.tidy)?);
+        }
+        let passthrough: Vec<String> = mappings
+            .iter()
+            .flat_map(|m| m.passthrough.iter().map(|(n, _)| n.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut frames = Vec::with_capacity(files.len());
+        for (i, (f, m)) in files.iter().zip(&mappings).enumerate() {
+            frames.push(canonical_frame(f, i as u32, m, &passthrough)?);
+        }
+        let frame = concat(
+            frames,
+            UnionArgs {
+                parallel: true,
+                rechunk: false,
+                ..Default::default()
+            },
+        )?;
+        let notes = mappings.into_iter().map(|m| m.notes).collect();
+        Ok(Loaded {
+            files,
+            notes,
+            frame,
+            passthrough,
+            opts: opts.clone(),
+        })
+    }
+
+    /// Resolves a user-typed dimension to an expression over the canonical frame.
+    fn dimension(&self, name: &str) -> Result<(String, Expr), IngestError> {
+        let lower = name.to_ascii_lowercase();
+        if let Some((_, canon)) = DIMENSION_ALIASES.iter().find(|(a, _)| *a == lower) {
+            return Ok((lower.clone(), col(*canon)));
+        }
+        if CANONICAL
+            .iter()
+            .any(|(c, k)| *c == lower && *k == Kind::Text && lower != "tags")
+        {
+            return Ok((lower.clone(), col(lower.as_str())));
+        }
+        if let Some(p) = self
+            .passthrough
+            .iter()
+            .find(|p| p.eq_ignore_ascii_case(name))
+        {
+            return Ok((p.clone(), col(p.as_str())));
+        }
+        if let Some(key) = name.strip_prefix("tag:") {
+            let path = format!("$['{}']", key.replace('\'', "\\'"));
+            return Ok((
+                name.to_string(),
+                col("tags").str().json_path_match(lit(path)),
+            ));
+        }
+        let mut candidates: Vec<&str> = DIMENSION_ALIASES.iter().map(|(a, _)| *a).collect();
+        candidates.extend(self.passthrough.iter().map(String::as_str));
+        let hint = match did_you_mean(name, candidates.iter().copied()) {
+            Some(c) => format!("did you mean `{c}`? "),
+            None => String::new(),
+        };
+        let mut names: Vec<&str> = DIMENSION_ALIASES.iter().map(|(a, _)| *a).collect();
+        names.dedup();
+        Err(IngestError::UnknownDimension {
+            name: name.to_string(),
+            hint: format!(
+                "{hint}known dimensions: {}{}; tags as tag:<key>",
+                names.join(", "),
+                if self.passthrough.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", self.passthrough.join(", "))
+                }
+            ),
+        })
+    }
+
+    fn filter_expr(&self, filters: &[Filter]) -> Result<Expr, IngestError> {
+        let mut e = lit(true);
+        for f in filters {
+            let (_, d) = self.dimension(&f.key)?;
+            e = e.and(d.eq(lit(f.value.clone())).fill_null(lit(false)));
+        }
+        Ok(e)
+    }
+
+    /// The row's reason before currency selection (which happens after grouping).
+    fn reason_expr(&self, measure: Measure, filters: &[Filter]) -> Result<Expr, IngestError> {
+        let cat = col("charge_category");
+        let measured = match measure {
+            Measure::Quantity => col("consumed_quantity").is_not_null(),
+            Measure::BilledCost => col("billed_cost").is_not_null(),
+            Measure::EffectiveCost => col("effective_cost").is_not_null(),
+            Measure::ListCost => col("list_cost").is_not_null(),
+        };
+        let unused = col("commitment_status")
+            .eq(lit("Unused"))
+            .fill_null(lit(false));
+        let unused = if measure == Measure::Quantity {
+            unused
+        } else {
+            lit(false)
+        };
+        Ok(when(col(BAD_COL).is_not_null())
+            .then(lit(Reason::Unparseable.code()))
+            .when(cat.clone().eq(lit("Tax")).fill_null(lit(false)))
+            .then(lit(Reason::Tax.code()))
+            .when(cat.clone().eq(lit("Credit")).fill_null(lit(false)))
+            .then(lit(Reason::Credit.code()))
+            .when(cat.clone().eq(lit("Purchase")).fill_null(lit(false)))
+            .then(lit(Reason::Purchase.code()))
+            .when(cat.eq(lit("Adjustment")).fill_null(lit(false)))
+            .then(lit(Reason::Adjustment.code()))
+            .when(unused)
+            .then(lit(Reason::UnusedCommitment.code()))
+            .when(self.filter_expr(filters)?.not())
+            .then(lit(Reason::Filtered.code()))
+            .when(measured.not())
+            .then(lit(Reason::NoQuantity.code()))
+            .otherwise(lit(Reason::Used.code())))
+    }
+
+    /// Runs the grouped query (and the duplicate check on the same scan) and converts it.
+    fn run(
+        &self,
+        dims: &[(String, Expr)],
+        granularity: Granularity,
+        measure: Measure,
+        filters: &[Filter],
+    ) -> Result<(Vec<Group>, Vec<Finding>), IngestError> {
+        let value = match measure {
+            Measure::Quantity => col("consumed_quantity"),
+            Measure::BilledCost => col("billed_cost").cast(DataType::Float64),
+            Measure::EffectiveCost => col("effective_cost").cast(DataType::Float64),
+            Measure::ListCost => col("list_cost").cast(DataType::Float64),
+        };
+        // Known defect of some FOCUS exports (focus_sample.csv): EffectiveCost 0 on
+        // Standard-priced usage that was billed. The series use the billed cost there; the
+        // reconciliation keeps the column as read.
+        let repair = col("effective_cost")
+            .eq(lit(0))
+            .and(col("billed_cost").neq(lit(0)))
+            .and(col("pricing_category").eq(lit("Standard")))
+            .and(col("charge_category").eq(lit("Usage")))
+            .fill_null(lit(false));
+        let series_cost = when(repair.clone())
+            .then(col("billed_cost"))
+            .otherwise(col("effective_cost"));
+        let bucket = col("charge_start").dt().truncate(lit(granularity.every()));
+        let period = (col("charge_end") - col("charge_start"))
+            .dt()
+            .total_seconds(false);
+        let mut keys = vec![
+            col(REASON_COL),
+            col("currency"),
+            col(BUCKET_COL),
+            col("consumed_unit"),
+        ];
+        let with = vec![
+            self.reason_expr(measure, filters)?.alias(REASON_COL),
+            bucket.alias(BUCKET_COL),
+            period.alias(PERIOD_COL),
+        ];
+        let mut dim_cols = Vec::with_capacity(dims.len());
+        for (i, (_, e)) in dims.iter().enumerate() {
+            let name = format!("__dim{i}");
+            dim_cols.push(e.clone().alias(name.as_str()));
+            keys.push(col(name.as_str()));
+        }
+        let grouped = self
+            .frame
+            .clone()
+            .with_columns(with)
+            .with_columns(dim_cols)
+            .group_by(keys)
+            .agg([
+                len().alias("rows"),
+                value.sum().alias("value"),
+                col("billed_cost").sum().alias("billed"),
+                col("effective_cost").sum().alias("effective"),
+                col("list_cost").sum().alias("list"),
+                series_cost.sum().alias("series_cost"),
+                repair
+                    .clone()
+                    .cast(DataType::UInt64)
+                    .sum()
+                    .alias("repaired_rows"),
+                when(repair)
+                    .then(col("billed_cost"))
+                    .otherwise(lit(0).cast(MONEY_DTYPE))
+                    .sum()
+                    .alias("repaired_amount"),
+                col(PERIOD_COL)
+                    .gt(lit(granularity.nominal_seconds()))
+                    .cast(DataType::UInt64)
+                    .sum()
+                    .alias("spanning"),
+                col(EXCESS_COL).cast(DataType::UInt64).sum().alias("excess"),
+                col(FILE_COL).min().alias("file"),
+                col("consumed_quantity")
+                    .lt(lit(0.0))
+                    .and(col("charge_class").is_null())
+                    .fill_null(lit(false))
+                    .cast(DataType::UInt64)
+                    .sum()
+                    .alias("unlabelled_refunds"),
+            ]);
+        let dups = self
+            .frame
+            .clone()
+            .group_by([col(HASH_COL)])
+            .agg([
+                len().alias("n"),
+                col(FILE_COL).first().alias("file"),
+                col(ROW_COL).min().alias("first"),
+                col(ROW_COL).max().alias("last"),
+            ])
+            .filter(col("n").gt(lit(1)))
+            .sort(["file", "first"], SortMultipleOptions::default());
+        let opt = self.frame.get_current_optimizations();
+        let mut out = LazyFrame::collect_all_with_engine(
+            vec![grouped.logical_plan, dups.logical_plan],
+            Engine::Auto,
+            opt,
+        )
+        .map_err(|e| self.engine_error(e))?;
+        let dup_df = out.pop().unwrap_or_default();
+        let df = out.pop().unwrap_or_default();
+        let groups = self.groups(&df, dims.len())?;
+        let mut findings = Vec::new();
+        if dup_df.height() > 0 {
+            let n = dup_df.column("n")?.cast(&DataType::UInt64)?;
+            let extra: u64 = n.u64()?.iter().flatten().map(|v| v - 1).sum();
+            let file = first_u32(&dup_df, "file")?;
+            let first = first_u64(&dup_df, "first")?;
+            let last = first_u64(&dup_df, "last")?;
+            let example = format!(
+                "{} rows {first} and {last}",
+                self.files[file as usize].path.display()
+            );
+            if !self.opts.allow_duplicates {
+                return Err(IngestError::Duplicates {
+                    count: extra,
+                    first: example,
+                });
+            }
+            findings.push(Finding {
+                code: "duplicate_rows".into(),
+                severity: Severity::Warning,
+                count: extra,
+                message: format!("{extra} rows repeat an earlier row exactly (e.g. {example}); kept because of --allow-duplicates"),
+            });
+        }
+        Ok((groups, findings))
+    }
+
+    /// Maps polars errors raised while reading a file to a file-specific message.
+    fn engine_error(&self, e: PolarsError) -> IngestError {
+        let msg = source::clean_polars_message(&e);
+        let lower = msg.to_ascii_lowercase();
+        if lower.contains("utf-8") || lower.contains("utf8") {
+            for f in &self.files {
+                if let Some(line) = first_non_utf8_line(&f.path) {
+                    return IngestError::NotUtf8 {
+                        path: f.path.clone(),
+                        line,
+                    };
+                }
+            }
+        }
+        if self.files.len() == 1 {
+            let f = &self.files[0];
+            return match f.kind {
+                source::FileKind::Parquet => IngestError::Parquet {
+                    path: f.path.clone(),
+                    message: msg,
+                },
+                source::FileKind::CsvGz
+                    if lower.contains("gzip") || lower.contains("decompress") =>
+                {
+                    IngestError::Gzip {
+                        path: f.path.clone(),
+                        message: msg,
+                    }
+                }
+                _ => IngestError::Csv {
+                    path: f.path.clone(),
+                    message: msg,
+                },
+            };
+        }
+        let names: Vec<String> = self
+            .files
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        IngestError::Csv {
+            path: names.join(", ").into(),
+            message: msg,
+        }
+    }
+
+    fn groups(&self, df: &DataFrame, ndims: usize) -> Result<Vec<Group>, IngestError> {
+        let reason = df.column(REASON_COL)?.str()?.clone();
+        let currency = df.column("currency")?.str()?.clone();
+        let bucket = df.column(BUCKET_COL)?.cast(&DataType::Int64)?;
+        let bucket = bucket.i64()?.clone();
+        let unit = df.column("consumed_unit")?.str()?.clone();
+        let dims: Vec<StringChunked> = (0..ndims)
+            .map(|i| {
+                Ok(df
+                    .column(&format!("__dim{i}"))?
+                    .cast(&DataType::String)?
+                    .str()?
+                    .clone())
+            })
+            .collect::<Result<_, IngestError>>()?;
+        let rows = df.column("rows")?.cast(&DataType::UInt64)?;
+        let rows = rows.u64()?.clone();
+        let value = df.column("value")?.cast(&DataType::Float64)?;
+        let value = value.f64()?.clone();
+        let dec = |name: &str| -> Result<Vec<Decimal>, IngestError> { decimals(df, name) };
+        let billed = dec("billed")?;
+        let effective = dec("effective")?;
+        let list = dec("list")?;
+        let series_cost = dec("series_cost")?;
+        let repaired_amount = dec("repaired_amount")?;
+        let u64col = |name: &str| -> Result<Vec<u64>, IngestError> {
+            let c = df.column(name)?.cast(&DataType::UInt64)?;
+            Ok(c.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
+        };
+        let repaired_rows = u64col("repaired_rows")?;
+        let spanning = u64col("spanning")?;
+        let excess = u64col("excess")?;
+        let file = u64col("file")?;
+        let refunds = u64col("unlabelled_refunds")?;
+        let mut out = Vec::with_capacity(df.height());
+        for i in 0..df.height() {
+            let code = reason.get(i).unwrap_or("used");
+            out.push(Group {
+                reason: Reason::from_code(code)
+                    .ok_or_else(|| IngestError::Engine(format!("unknown reason {code}")))?,
+                currency: currency.get(i).map(str::to_string),
+                bucket: bucket.get(i),
+                dims: dims.iter().map(|d| d.get(i).map(str::to_string)).collect(),
+                unit: unit.get(i).map(str::to_string),
+                rows: rows.get(i).unwrap_or(0),
+                value: value.get(i).unwrap_or(0.0),
+                totals: Totals {
+                    rows: rows.get(i).unwrap_or(0),
+                    billed_cost: billed[i],
+                    effective_cost: effective[i],
+                    list_cost: list[i],
+                },
+                series_cost: series_cost[i],
+                repaired_rows: repaired_rows[i],
+                repaired_amount: repaired_amount[i],
+                spanning: spanning[i],
+                excess_decimals: excess[i],
+                unlabelled_refunds: refunds[i],
+                file: file[i] as u32,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies the currency choice, then builds the reconciliation and general findings.
+    fn account(
+        &self,
+        groups: &mut [Group],
+    ) -> Result<(Currency, Reconciliation, Vec<Finding>), IngestError> {
+        let currencies: BTreeSet<String> =
+            groups.iter().filter_map(|g| g.currency.clone()).collect();
+        let chosen = match &self.opts.currency {
+            Some(c) => *c,
+            None => match currencies.len() {
+                0 => Currency::USD,
+                1 => {
+                    let code = currencies
+                        .iter()
+                        .next()
+                        .map(String::as_str)
+                        .unwrap_or("USD");
+                    Currency::new(code).map_err(|_| IngestError::BadOption {
+                        option: "currency".into(),
+                        message: format!(
+                            "the billing currency {code:?} is not a three-letter code"
+                        ),
+                    })?
+                }
+                _ => {
+                    return Err(IngestError::MixedCurrencies {
+                        currencies: currencies.iter().cloned().collect::<Vec<_>>().join(", "),
+                    });
+                }
+            },
+        };
+        for g in groups.iter_mut() {
+            if let Some(c) = &g.currency {
+                if !c.trim().eq_ignore_ascii_case(chosen.code()) {
+                    g.reason = Reason::OtherCurrency;
+                }
+            }
+        }
+        let mut source: BTreeMap<String, Totals> = BTreeMap::new();
+        let mut by_reason: BTreeMap<(Reason, String), Totals> = BTreeMap::new();
+        for g in groups.iter() {
+            let cur = g.currency.clone().unwrap_or_else(|| "(none)".into());
+            source.entry(cur.clone()).or_default().add(&g.totals);
+            by_reason.entry((g.reason, cur)).or_default().add(&g.totals);
+        }
+        // The check: groups re-added must equal the per-currency source totals.
+        let mut check: BTreeMap<String, Totals> = BTreeMap::new();
+        for ((_, cur), t) in &by_reason {
+            check.entry(cur.clone()).or_default().add(t);
+        }
+        let balanced = check == source;
+        if !balanced {
+            return Err(IngestError::Reconciliation(
+                "used + excluded rows do not add up to the source totals".into(),
+            ));
+        }
+        let reconciliation = Reconciliation {
+            source: source.into_iter().collect(),
+            by_reason: by_reason
+                .into_iter()
+                .map(|((reason, currency), totals)| ReasonTotals {
+                    reason,
+                    currency,
+                    totals,
+                })
+                .collect(),
+            balanced,
+        };
+        let mut findings = Vec::new();
+        for (i, notes) in self.notes.iter().enumerate() {
+            for n in notes {
+                findings.push(Finding {
+                    code: "format_note".into(),
+                    severity: Severity::Info,
+                    count: 0,
+                    message: format!("{}: {n}", self.files[i].path.display()),
+                });
+            }
+        }
+        let repaired: u64 = groups.iter().map(|g| g.repaired_rows).sum();
+        if repaired > 0 {
+            let amount: Decimal = groups.iter().map(|g| g.repaired_amount).sum();
+            findings.push(Finding {
+                code: "effective_cost_zero".into(),
+                severity: Severity::Warning,
+                count: repaired,
+                message: format!(
+                    "{repaired} Standard-priced usage rows have EffectiveCost 0 but BilledCost > 0 (a known export defect); their billed cost ({} {chosen}) is used as effective cost in the series; the reconciliation keeps EffectiveCost as read",
+                    amount.normalize()
+                ),
+            });
+        }
+        let excess: u64 = groups.iter().map(|g| g.excess_decimals).sum();
+        if excess > 0 {
+            findings.push(Finding {
+                code: "excess_decimals".into(),
+                severity: Severity::Warning,
+                count: excess,
+                message: format!("{excess} cost values have more than {MONEY_SCALE} decimal places and were rounded half-even at the {MONEY_SCALE}th"),
+            });
+        }
+        let refunds: u64 = groups.iter().map(|g| g.unlabelled_refunds).sum();
+        if refunds > 0 {
+            findings.push(Finding {
+                code: "unlabelled_refunds".into(),
+                severity: Severity::Info,
+                count: refunds,
+                message: format!(
+                    "{refunds} rows have a negative quantity and a negative cost without ChargeClass=Correction; treated as refunds (they reduce usage in their bucket)"
+                ),
+            });
+        }
+        let unparseable = by_reason_rows(&reconciliation, Reason::Unparseable);
+        if unparseable > 0 {
+            findings.push(Finding {
+                code: "unparseable_rows".into(),
+                severity: Severity::Warning,
+                count: unparseable,
+                message: format!("{unparseable} rows had values that could not be parsed and were excluded (--lenient)"),
+            });
+        }
+        self.text_findings(&mut findings);
+        Ok((chosen, reconciliation, findings))
+    }
+
+    /// Findings that only need the headers and samples.
+    fn text_findings(&self, findings: &mut Vec<Finding>) {
+        for f in &self.files {
+            if f.null_markers_seen {
+                findings.push(Finding {
+                    code: "null_strings".into(),
+                    severity: Severity::Info,
+                    count: 0,
+                    message: format!(
+                        "{}: literal `NULL` text is read as a missing value",
+                        f.path.display()
+                    ),
+                });
+            }
+            if f.kind == source::FileKind::Parquet {
+                continue;
+            }
+            for src in ["ChargePeriodStart", "lineItem/UsageStartDate"] {
+                let s = f.sample_text(src, 5);
+                if s.iter().any(|v| !v.contains('T') && v.len() >= 16) {
+                    findings.push(Finding {
+                        code: "timestamp_without_zone".into(),
+                        severity: Severity::Info,
+                        count: 0,
+                        message: format!(
+                            "{}: `{src}` values such as {:?} have no `T`/`Z`; read as UTC",
+                            f.path.display(),
+                            s[0]
+                        ),
+                    });
+                }
+            }
+            if f.format == Format::Focus {
+                let freq = f.sample_text("ChargeFrequency", usize::MAX);
+                let spellings: BTreeSet<&String> = freq.iter().collect();
+                let lower: BTreeSet<String> = freq.iter().map(|s| s.to_ascii_lowercase()).collect();
+                if spellings.len() > lower.len() {
+                    findings.push(Finding {
+                        code: "inconsistent_case".into(),
+                        severity: Severity::Info,
+                        count: 0,
+                        message: format!(
+                            "{}: ChargeFrequency is spelled inconsistently ({}); enumerations are compared case-insensitively",
+                            f.path.display(),
+                            spellings.into_iter().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Rows per input file (one cheap count query).
+    fn file_rows(&self) -> Result<Vec<u64>, IngestError> {
+        let df = self
+            .frame
+            .clone()
+            .group_by([col(FILE_COL)])
+            .agg([len().alias("n")])
+            .collect()
+            .map_err(|e| self.engine_error(e))?;
+        let mut out = vec![0u64; self.files.len()];
+        let f = df.column(FILE_COL)?.cast(&DataType::UInt64)?;
+        let n = df.column("n")?.cast(&DataType::UInt64)?;
+        for (f, n) in f.u64()?.iter().zip(n.u64()?.iter()) {
+            if let (Some(f), Some(n)) = (f, n) {
+                out[f as usize] = n;
+            }
+        }
+        Ok(out)
+    }
+
+    fn summaries(&self, rows: &[u64]) -> Vec<FileSummary> {
+        self.files
+            .iter()
+            .zip(rows)
+            .map(|(f, r)| FileSummary {
+                path: f.path.display().to_string(),
+                kind: f.kind,
+                format: f.format,
+                version: (f.format == Format::Focus)
+                    .then(|| formats::focus_version(&f.columns()).to_string()),
+                rows: *r,
+            })
+            .collect()
+    }
+
+    /// In strict mode, turns the first unparseable row into an error with file, row and column.
+    fn fail_on_bad_rows(&self, groups: &[Group]) -> Result<(), IngestError> {
+        if self.opts.lenient || !groups.iter().any(|g| g.reason == Reason::Unparseable) {
+            return Ok(());
+        }
+        let df = self
+            .frame
+            .clone()
+            .filter(col(BAD_COL).is_not_null())
+            .select([col(FILE_COL), col(ROW_COL), col(BAD_COL)])
+            .sort([FILE_COL, ROW_COL], SortMultipleOptions::default())
+            .limit(1)
+            .collect()
+            .map_err(|e| self.engine_error(e))?;
+        let file = first_u32(&df, FILE_COL)? as usize;
+        let row = first_u64(&df, ROW_COL)?;
+        let code = df.column(BAD_COL)?.str()?.get(0).unwrap_or("").to_string();
+        Err(self.bad_value_error(file, row, &code))
+    }
+
+    fn bad_value_error(&self, file: usize, row: u64, code: &str) -> IngestError {
+        let f = &self.files[file];
+        let (canon, problem) = code.split_once(':').unwrap_or((code, "parse"));
+        let mapping = formats::mapping(f, &self.opts.tidy).ok();
+        let source_col = mapping
+            .as_ref()
+            .and_then(|m| m.sources.iter().find(|(n, _)| *n == canon))
+            .and_then(|(_, s)| match s {
+                Source::Column(c) => Some(c.clone()),
+                _ => None,
+            });
+        let column = match (canon, problem) {
+            ("charge_end", "before") => source_col
+                .clone()
+                .unwrap_or_else(|| "ChargePeriodEnd".into()),
+            _ => source_col.clone().unwrap_or_else(|| canon.to_string()),
+        };
+        let value = source_col
+            .as_deref()
+            .and_then(|c| raw_value(f, row, c))
+            .unwrap_or_default();
+        let kind = CANONICAL
+            .iter()
+            .find(|(n, _)| *n == canon)
+            .map(|(_, k)| *k)
+            .unwrap_or(Kind::Text);
+        let lenient =
+            "; fix the value or rerun with --lenient to exclude such rows (they are counted)";
+        let (expected, hint) = match (kind, problem) {
+            (_, "before") => (
+                "a charge period end after its start".to_string(),
+                format!("; `{column}` is before the period start{lenient}"),
+            ),
+            (_, "long") => (
+                format!("a value of at most {MAX_TEXT} characters"),
+                format!(
+                    "; the value is too long ({} characters){lenient}",
+                    value.chars().count()
+                ),
+            ),
+            (_, "negative") => (
+                "a non-negative quantity on a usage row".to_string(),
+                format!(
+                    "; negative usage is only valid on credits, refunds or corrections (ChargeClass=Correction){lenient}"
+                ),
+            ),
+            (_, "finite") => ("a finite number".to_string(), lenient.to_string()),
+            (Kind::Timestamp, _) => (
+                "a timestamp such as 2024-09-01T00:00:00Z".to_string(),
+                lenient.to_string(),
+            ),
+            (Kind::Money, _) => ("a decimal number".to_string(), lenient.to_string()),
+            (Kind::Quantity, _) => ("a number".to_string(), lenient.to_string()),
+            (Kind::Text, _) => ("text".to_string(), lenient.to_string()),
+        };
+        let shown = if value.chars().count() > 80 {
+            format!("{}…", value.chars().take(80).collect::<String>())
+        } else {
+            value
+        };
+        IngestError::BadValue {
+            path: f.path.clone(),
+            row,
+            column,
+            expected,
+            value: shown,
+            hint,
+        }
+    }
+
+    /// `capplan inspect`: what is in the inputs.
+    pub fn inspect(&self) -> Result<Inspection, IngestError> {
+        let dims = vec![
+            ("provider".to_string(), col("provider")),
+            ("service".to_string(), col("service")),
+            ("account".to_string(), col("billing_account")),
+            ("period".to_string(), col(PERIOD_COL).cast(DataType::String)),
+        ];
+        // Period seconds is computed inside `run`; expose it as a dimension via a column ref.
+        let (mut groups, mut dup) = self.run(&dims, Granularity::Hour, Measure::Quantity, &[])?;
+        self.fail_on_bad_rows(&groups)?;
+        let (_, reconciliation, mut findings) = self.account(&mut groups)?;
+        findings.append(&mut dup);
+        let rows = self.file_rows()?;
+        let usage: Vec<&Group> = groups
+            .iter()
+            .filter(|g| {
+                matches!(
+                    g.reason,
+                    Reason::Used | Reason::NoQuantity | Reason::UnusedCommitment
+                )
+            })
+            .collect();
+        // Most common charge period among usage rows.
+        let mut periods: BTreeMap<i64, u64> = BTreeMap::new();
+        for g in &usage {
+            if let Some(p) = g.dims[3].as_deref().and_then(|p| p.parse::<f64>().ok()) {
+                *periods.entry(p as i64).or_default() += g.rows;
+            }
+        }
+        let granularity = periods
+            .iter()
+            .max_by_key(|(p, n)| (**n, -**p))
+            .and_then(|(p, _)| Granularity::from_period_seconds(*p));
+        let buckets: BTreeSet<i64> = usage.iter().filter_map(|g| g.bucket).collect();
+        let start = groups
+            .iter()
+            .filter_map(|g| g.bucket)
+            .min()
+            .map(micros_to_utc);
+        let end = groups
+            .iter()
+            .filter_map(|g| g.bucket)
+            .max()
+            .map(micros_to_utc);
+        let gaps = match (granularity, buckets.first(), buckets.last()) {
+            (Some(g), Some(first), Some(last)) => {
+                let truncated: BTreeSet<i64> =
+                    buckets.iter().map(|b| truncate_micros(*b, g)).collect();
+                let mut t = micros_to_utc(truncate_micros(*first, g));
+                let stop = micros_to_utc(*last);
+                let mut missing = 0u64;
+                while t <= stop {
+                    if !truncated.contains(&t.timestamp_micros()) {
+                        missing += 1;
+                    }
+                    t = g.next(t);
+                }
+                missing
+            }
+            _ => 0,
+        };
+        if gaps > 0 {
+            findings.push(Finding {
+                code: "gaps".into(),
+                severity: Severity::Info,
+                count: gaps,
+                message: format!(
+                    "{gaps} {} buckets between the first and last usage row have no usage at all",
+                    granularity.map(|g| g.name()).unwrap_or("")
+                ),
+            });
+        }
+        let count_by = |idx: Option<usize>, use_currency: bool| -> Vec<ValueCount> {
+            let mut m: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
+            for g in &groups {
+                let v = if use_currency {
+                    g.currency.clone()
+                } else {
+                    idx.and_then(|i| g.dims[i].clone())
+                }
+                .unwrap_or_else(|| "(none)".into());
+                let e = m.entry(v).or_default();
+                e.0 += g.rows;
+                e.1 += g.totals.billed_cost;
+            }
+            let mut v: Vec<ValueCount> = m
+                .into_iter()
+                .map(|(value, (rows, billed_cost))| ValueCount {
+                    value,
+                    rows,
+                    billed_cost,
+                })
+                .collect();
+            v.sort_by(|a, b| {
+                b.billed_cost
+                    .cmp(&a.billed_cost)
+                    .then(a.value.cmp(&b.value))
+            });
+            v
+        };
+        Ok(Inspection {
+            files: self.summaries(&rows),
+            rows: reconciliation.total_rows(),
+            start,
+            end,
+            granularity,
+            providers: count_by(Some(0), false),
+            services: count_by(Some(1), false),
+            accounts: count_by(Some(2), false),
+            currencies: count_by(None, true),
+            gaps,
+            reconciliation,
+            findings,
+        })
+    }
+
+    /// `capplan ingest`: regular series by the requested dimensions.
+    pub fn aggregate(&self, opts: &AggregateOptions) -> Result<Ingested, IngestError> {
+        let mut dims = Vec::with_capacity(opts.by.len());
+        for name in &opts.by {
+            dims.push(self.dimension(name)?);
+        }
+        // Validate filters before scanning.
+        let _validated = self.filter_expr(&opts.filters)?;
+        let (mut groups, mut dup) =
+            self.run(&dims, opts.granularity, opts.measure, &opts.filters)?;
+        self.fail_on_bad_rows(&groups)?;
+        let (currency, reconciliation, mut findings) = self.account(&mut groups)?;
+        findings.append(&mut dup);
+        let used: Vec<&Group> = groups.iter().filter(|g| g.reason == Reason::Used).collect();
+        let used_rows: u64 = used.iter().map(|g| g.rows).sum();
+        if used_rows == 0 {
+            let mut parts: Vec<String> = reconciliation
+                .by_reason
+                .iter()
+                .map(|r| format!("{} {} rows", r.totals.rows, r.reason.code()))
+                .collect();
+            parts.dedup();
+            return Err(IngestError::NoUsableRows {
+                summary: format!(
+                    "of {} rows read: {}; check --currency, --filter and --measure",
+                    reconciliation.total_rows(),
+                    parts.join(", ")
+                ),
+            });
+        }
+        let spanning: u64 = used.iter().map(|g| g.spanning).sum();
+        if spanning * 2 > used_rows {
+            let file = &self.files[used
+                .iter()
+                .find(|g| g.spanning > 0)
+                .map(|g| g.file as usize)
+                .unwrap_or(0)];
+            let found = self.typical_period(file).unwrap_or("coarser");
+            return Err(IngestError::GranularityTooFine {
+                path: file.path.clone(),
+                requested: opts.granularity.name().into(),
+                found: found.into(),
+            });
+        }
+        if spanning > 0 {
+            findings.push(Finding {
+                code: "rows_span_buckets".into(),
+                severity: Severity::Info,
+                count: spanning,
+                message: format!(
+                    "{spanning} used rows have a charge period longer than one {}; each is attributed to the bucket of its start",
+                    opts.granularity.name()
+                ),
+            });
+        }
+        let series = build_series(&used, &dims, opts, currency)?;
+        let gaps: usize = series.iter().map(|s| s.gaps_filled).sum();
+        if gaps > 0 {
+            findings.push(Finding {
+                code: "gaps_filled".into(),
+                severity: Severity::Info,
+                count: gaps as u64,
+                message: format!(
+                    "{gaps} empty {} buckets across {} series were filled with 0",
+                    opts.granularity.name(),
+                    series.len()
+                ),
+            });
+        }
+        let rows = self.file_rows()?;
+        Ok(Ingested {
+            series,
+            reconciliation,
+            findings,
+            files: self.summaries(&rows),
+        })
+    }
+
+    fn typical_period(&self, f: &SourceFile) -> Option<&'static str> {
+        let m = formats::mapping(f, &self.opts.tidy).ok()?;
+        if m.default_period.is_some() {
+            return Some("day");
+        }
+        let start = match m.sources.iter().find(|(n, _)| *n == "charge_start") {
+            Some((_, Source::Column(c))) => c.clone(),
+            _ => return None,
+        };
+        let end = match m.sources.iter().find(|(n, _)| *n == "charge_end") {
+            Some((_, Source::Column(c))) => c.clone(),
+            _ => return None,
+        };
+        let s = f.sample_text(&start, 1);
+        let e = f.sample_text(&end, 1);
+        let secs = (parse_sample_ts(e.first()?)? - parse_sample_ts(s.first()?)?).num_seconds();
+        Granularity::from_period_seconds(secs).map(|g| g.name())
+    }
+}
+
+fn by_reason_rows(r: &Reconciliation, reason: Reason) -> u64 {
+    r.rows(reason)
+}
+
+fn build_series(
+    used: &[&Group],
+    dims: &[(String, Expr)],
+    opts: &AggregateOptions,
+    currency: Currency,
+) -> Result<Vec<UsageSeries>, IngestError> {
+    let first = used.iter().filter_map(|g| g.bucket).min();
+    let last = used.iter().filter_map(|g| g.bucket).max();
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(Vec::new());
+    };
+    // The shared time axis.
+    let mut axis = Vec::new();
+    let mut t = micros_to_utc(first);
+    let stop = micros_to_utc(last);
+    while t <= stop {
+        axis.push(t.timestamp_micros());
+        t = opts.granularity.next(t);
+    }
+    let index: BTreeMap<i64, usize> = axis.iter().enumerate().map(|(i, b)| (*b, i)).collect();
+    type Acc = (Vec<f64>, Vec<Decimal>, Vec<bool>);
+    let mut acc: BTreeMap<(SeriesKey, String), Acc> = BTreeMap::new();
+    for g in used {
+        let Some(b) = g.bucket else { continue };
+        let Some(&i) = index.get(&b) else { continue };
+        let key = SeriesKey(
+            dims.iter()
+                .zip(&g.dims)
+                .map(|((name, _), v)| (name.clone(), v.clone().unwrap_or_else(|| "(none)".into())))
+                .collect(),
+        );
+        let unit = match opts.measure {
+            Measure::Quantity => g.unit.clone().unwrap_or_else(|| "(none)".into()),
+            _ => currency.code().to_string(),
+        };
+        let e = acc.entry((key, unit)).or_insert_with(|| {
+            (
+                vec![0.0; axis.len()],
+                vec![Decimal::ZERO; axis.len()],
+                vec![false; axis.len()],
+            )
+        });
+        e.0[i] += g.value;
+        e.1[i] += g.series_cost;
+        e.2[i] = true;
+    }
+    Ok(acc
+        .into_iter()
+        .map(|((key, unit), (values, cost, seen))| UsageSeries {
+            key,
+            unit,
+            granularity: opts.granularity,
+            start: micros_to_utc(first),
+            values,
+            cost: Some(
+                cost.into_iter()
+                    .map(|c| Money::new(c.normalize(), currency))
+                    .collect(),
+            ),
+            gaps_filled: seen.iter().filter(|s| !**s).count(),
+        })
+        .collect())
+}
+
+/// Builds the canonical frame of one file.
+fn canonical_frame(
+    f: &SourceFile,
+    idx: u32,
+    m: &Mapping,
+    passthrough: &[String],
+) -> Result<LazyFrame, IngestError> {
+    let lf = source::scan(f)?;
+    let raw_cols: Vec<Expr> = f.schema.iter_names().map(|n| col(n.clone())).collect();
+    let mut first = vec![
+        lit(idx).alias(FILE_COL),
+        col(ROW_COL).cast(DataType::UInt64).alias(ROW_COL),
+        as_struct(raw_cols).hash(0x5eed, 1, 2, 3).alias(HASH_COL),
+    ];
+    let mut checks: Vec<(Expr, String)> = Vec::new();
+    for (name, kind) in CANONICAL {
+        let src = m
+            .sources
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s.clone())
+            .unwrap_or(Source::Missing);
+        let (expr, raw) = match (&src, kind) {
+            (Source::Column(c), Kind::Timestamp) => {
+                let dtype = f
+                    .schema
+                    .get(c.as_str())
+                    .cloned()
+                    .unwrap_or(DataType::String);
+                (
+                    timestamp_expr(col(c.as_str()), &dtype, &f.sample_text(c, 50)),
+                    Some(col(c.as_str())),
+                )
+            }
+            (Source::Column(c), Kind::Money) => {
+                let dtype = f
+                    .schema
+                    .get(c.as_str())
+                    .cloned()
+                    .unwrap_or(DataType::String);
+                (money_expr(col(c.as_str()), &dtype), Some(col(c.as_str())))
+            }
+            (Source::Column(c), Kind::Quantity) => (
+                col(c.as_str()).cast(DataType::Float64),
+                Some(col(c.as_str())),
+            ),
+            (Source::Column(c), Kind::Text) => {
+                checks.push((
+                    col(*name).str().len_chars().gt(lit(MAX_TEXT)),
+                    format!("{name}:long"),
+                ));
+                (col(c.as_str()).cast(DataType::String), None)
+            }
+            (Source::Derived(e), _) => (e.clone(), None),
+            (Source::Missing, Kind::Timestamp) => (lit(NULL).cast(ts_dtype()), None),
+            (Source::Missing, Kind::Money) => (lit(NULL).cast(MONEY_DTYPE), None),
+            (Source::Missing, Kind::Quantity) => (lit(NULL).cast(DataType::Float64), None),
+            (Source::Missing, Kind::Text) => (lit(NULL).cast(DataType::String), None),
+        };
+        first.push(expr.alias(*name));
+        if let Some(r) = raw {
+            first.push(r.alias(format!("{RAW_PREFIX}{name}").as_str()));
+        }
+    }
+    for p in passthrough {
+        match m.passthrough.iter().find(|(n, _)| n == p) {
+            Some((_, e)) => first.push(e.clone().alias(p.as_str())),
+            None => first.push(lit(NULL).cast(DataType::String).alias(p.as_str())),
+        }
+    }
+    let mut lf = lf.select(first);
+    if let Some(d) = m.default_period {
+        let micros = d.num_microseconds().unwrap_or(86_400_000_000);
+        lf = lf.with_column(
+            (col("charge_start").cast(DataType::Int64) + lit(micros))
+                .cast(ts_dtype())
+                .alias("charge_end"),
+        );
+    }
+    // Second stage: checks that compare parsed values with their raw text.
+    for (name, kind) in CANONICAL {
+        let parsed_from_column = matches!(
+            m.sources.iter().find(|(n, _)| n == name),
+            Some((_, Source::Column(_)))
+        );
+        if !parsed_from_column || *kind == Kind::Text {
+            continue;
+        }
+        let raw = col(format!("{RAW_PREFIX}{name}").as_str());
+        let parsed = col(*name);
+        checks.insert(
+            0,
+            (
+                raw.is_not_null().and(parsed.clone().is_null()),
+                format!("{name}:parse"),
+            ),
+        );
+        if *kind == Kind::Quantity {
+            checks.push((
+                parsed.clone().is_not_null().and(parsed.is_finite().not()),
+                format!("{name}:finite"),
+            ));
+        }
+    }
+    checks.push((
+        col("consumed_quantity")
+            .lt(lit(0.0))
+            .and(col("charge_category").eq(lit("Usage")).fill_null(lit(true)))
+            .and(col("charge_class").is_null())
+            // A negative quantity with a negative cost is a refund even when unlabelled
+            // (Microsoft's FOCUS exports do this); with a non-negative cost it is an error.
+            .and(col("billed_cost").gt_eq(lit(0)).fill_null(lit(true))),
+        "consumed_quantity:negative".into(),
+    ));
+    checks.push((
+        col("charge_end").lt(col("charge_start")),
+        "charge_end:before".into(),
+    ));
+    let null_text = || lit(NULL).cast(DataType::String);
+    let mut chain = when(lit(false))
+        .then(null_text())
+        .when(lit(false))
+        .then(null_text());
+    for (cond, code) in checks {
+        chain = chain.when(cond.fill_null(lit(false))).then(lit(code));
+    }
+    let bad = chain.otherwise(null_text());
+    let raw_names: Vec<String> = CANONICAL
+        .iter()
+        .map(|(n, _)| format!("{RAW_PREFIX}{n}"))
+        .collect();
+    let present: Vec<String> = {
+        let schema = lf.collect_schema().map_err(IngestError::from)?;
+        raw_names
+            .into_iter()
+            .filter(|n| schema.contains(n.as_str()))
+            .collect()
+    };
+    // Money text with more fractional digits than the decimal scale is rounded; count it.
+    let excess_re = format!(r"\.[0-9]{{{MONEY_SCALE}}}[0-9]*[1-9]");
+    let excess = CANONICAL
+        .iter()
+        .filter(|(_, k)| *k == Kind::Money)
+        .filter_map(
+            |(name, _)| match m.sources.iter().find(|(n, _)| n == name) {
+                Some((_, Source::Column(c)))
+                    if f.schema.get(c.as_str()) == Some(&DataType::String) =>
+                {
+                    Some(
+                        col(format!("{RAW_PREFIX}{name}").as_str())
+                            .str()
+                            .contains(lit(excess_re.clone()), false)
+                            .fill_null(lit(false)),
+                    )
+                }
+                _ => None,
+            },
+        )
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false));
+    let lf = lf.with_columns([bad.alias(BAD_COL), excess.alias(EXCESS_COL)]);
+    Ok(if present.is_empty() {
+        lf
+    } else {
+        lf.drop(by_name(present, true, false))
+    })
+}
+
+fn ts_dtype() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}
+
+/// Parses a timestamp column into UTC microseconds.
+fn timestamp_expr(e: Expr, dtype: &DataType, sample: &[String]) -> Expr {
+    match dtype {
+        DataType::Datetime(_, Some(_)) => e.dt().convert_time_zone(TimeZone::UTC).cast(ts_dtype()),
+        DataType::Datetime(_, None) => e
+            .dt()
+            .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise)
+            .cast(ts_dtype()),
+        DataType::Date => e
+            .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+            .dt()
+            .replace_time_zone(Some(TimeZone::UTC), lit("raise"), NonExistent::Raise),
+        _ => {
+            let text = e
+                .cast(DataType::String)
+                .str()
+                .strip_chars(lit(NULL).cast(DataType::String));
+            let matching: Vec<&str> = TIMESTAMP_FORMATS
+                .iter()
+                .copied()
+                .filter(|fmt| sample.iter().any(|s| parse_with(s.trim(), fmt).is_some()))
+                .collect();
+            let formats: Vec<&str> = if matching.is_empty() {
+                TIMESTAMP_FORMATS.to_vec()
+            } else {
+                matching
+            };
+            let parsed: Vec<Expr> = formats
+                .iter()
+                .map(|fmt| {
+                    text.clone().str().to_datetime(
+                        Some(TimeUnit::Microseconds),
+                        Some(TimeZone::UTC),
+                        StrptimeOptions {
+                            format: Some((*fmt).into()),
+                            strict: false,
+                            exact: true,
+                            cache: true,
+                        },
+                        lit("raise"),
+                    )
+                })
+                .collect();
+            if parsed.len() == 1 {
+                parsed.into_iter().next().unwrap_or(lit(NULL))
+            } else {
+                coalesce(&parsed)
+            }
+        }
+    }
+}
+
+fn parse_with(s: &str, fmt: &str) -> Option<NaiveDateTime> {
+    if fmt.contains("%z") || fmt.contains("%:z") {
+        return DateTime::parse_from_str(s, fmt).ok().map(|d| d.naive_utc());
+    }
+    if !fmt.contains("%H") {
+        return NaiveDate::parse_from_str(s, fmt)
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0));
+    }
+    NaiveDateTime::parse_from_str(s, fmt).ok()
+}
+
+fn parse_sample_ts(s: &str) -> Option<NaiveDateTime> {
+    TIMESTAMP_FORMATS
+        .iter()
+        .find_map(|f| parse_with(s.trim(), f))
+}
+
+/// Parses money into the exact decimal type. Text goes straight to decimal (never through
+/// f64); floating-point Parquet columns go through their shortest decimal representation.
+fn money_expr(e: Expr, dtype: &DataType) -> Expr {
+    match dtype {
+        DataType::Decimal(_, _) => e.cast(MONEY_DTYPE),
+        DataType::Float32 | DataType::Float64 => e.cast(DataType::String).cast(MONEY_DTYPE),
+        DataType::String => e
+            .str()
+            .strip_chars(lit(NULL).cast(DataType::String))
+            .cast(MONEY_DTYPE),
+        _ => e.cast(MONEY_DTYPE),
+    }
+}
+
+fn decimals(df: &DataFrame, name: &str) -> Result<Vec<Decimal>, IngestError> {
+    let c = df.column(name)?;
+    let s = c.as_materialized_series();
+    let mut out = Vec::with_capacity(s.len());
+    for i in 0..s.len() {
+        let v = s.get(i)?;
+        out.push(match v {
+            AnyValue::Decimal(v, _, scale) => decimal_from_scaled(v, scale as u32)
+                .map_err(|e| IngestError::Reconciliation(format!("{name}: {e}")))?,
+            AnyValue::Null => Decimal::ZERO,
+            other => {
+                return Err(IngestError::Engine(format!(
+                    "{name}: expected a decimal, got {other:?}"
+                )));
+            }
+        });
+    }
+    Ok(out)
+}
+
+fn first_u64(df: &DataFrame, name: &str) -> Result<u64, IngestError> {
+    let c = df.column(name)?.cast(&DataType::UInt64)?;
+    Ok(c.u64()?.get(0).unwrap_or(0))
+}
+
+fn first_u32(df: &DataFrame, name: &str) -> Result<u32, IngestError> {
+    Ok(first_u64(df, name)? as u32)
+}
+
+fn micros_to_utc(m: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(m).unwrap_or_default()
+}
+
+fn truncate_micros(m: i64, g: Granularity) -> i64 {
+    let t = micros_to_utc(m);
+    let d = t.date_naive();
+    let start = match g {
+        Granularity::Hour => return m - m.rem_euclid(3_600_000_000),
+        Granularity::Day => d,
+        Granularity::Week => {
+            d - chrono::Duration::days(chrono::Datelike::weekday(&d).num_days_from_monday() as i64)
+        }
+        Granularity::Month => d.with_day0(0).unwrap_or(d),
+    };
+    start
+        .and_hms_opt(0, 0, 0)
+        .map(|n| n.and_utc().timestamp_micros())
+        .unwrap_or(m)
+}
+
+use chrono::Datelike as _;
+
+/// Reads one raw cell (row is 1-based) for an error message.
+fn raw_value(f: &SourceFile, row: u64, column: &str) -> Option<String> {
+    let lf = source::scan(f).ok()?;
+    let df = lf
+        .filter(col(ROW_COL).cast(DataType::UInt64).eq(lit(row)))
+        .select([col(column).cast(DataType::String)])
+        .collect()
+        .ok()?;
+    df.column(column)
+        .ok()?
+        .str()
+        .ok()?
+        .get(0)
+        .map(str::to_string)
+}
+
+/// The first line of a file that is not UTF-8 (1-based), if any.
+fn first_non_utf8_line(path: &std::path::Path) -> Option<usize> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
+        }
+        n += 1;
+        if std::str::from_utf8(&line).is_err() {
+            return Some(n);
+        }
+    }
+}

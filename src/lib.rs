@@ -1,0 +1,8 @@
+//! capplan: cloud capacity forecasting and commitment planning from billing exports.
+//!
+//! The data flows one way — `ingest` → `forecast` → `plan` → `report` — and each stage is a
+//! module with a plain Rust interface. See `ARCHITECTURE.md` for the map and the invariants.
+
+pub mod export;
+pub mod ingest;
+pub mod money;
