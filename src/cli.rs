@@ -109,9 +109,9 @@ pub struct IngestArgs {
     /// family, instance_type, pricing_category, provider, unit, x_* columns, tag:<key>.
     #[arg(long, value_delimiter = ',', default_value = "service")]
     pub by: Vec<String>,
-    /// Time bucket of the series.
-    #[arg(long, value_enum, default_value = "hour")]
-    pub granularity: Granularity,
+    /// Time bucket of the series (default: the granularity of the data).
+    #[arg(long, value_enum)]
+    pub granularity: Option<Granularity>,
     /// Keep rows where KEY=VALUE (repeatable; all must match). Others are counted as filtered.
     #[arg(long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,

@@ -344,7 +344,9 @@ pub fn decimal_from_scaled(mut value: i128, mut scale: u32) -> Result<Decimal, M
             }
         }
         if scale == 0 {
-            return Err(MoneyError::Overflow { op: "decimal conversion" });
+            return Err(MoneyError::Overflow {
+                op: "decimal conversion",
+            });
         }
         // Drop one digit, half to even.
         let q = value / 10;

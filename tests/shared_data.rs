@@ -216,7 +216,47 @@ fn every_focus_spec_example_parses_and_reconciles() {
         files.len()
     );
     for path in files {
-        let v = inspect_json(&path, &["--allow-duplicates"]);
+        // Two spec examples have an impossible timestamp (`2023-02-01T30:00:00Z`, data row 3
+        // and 4): strict mode must name it; lenient mode must count it and still reconcile.
+        let bad_row = if path.ends_with("commitment_discount_purchase_scenario_2.csv") {
+            Some("row 3")
+        } else if path.ends_with("commitment_discount_purchase_scenario_3.csv") {
+            Some("row 4")
+        } else {
+            None
+        };
+        let defective = bad_row.is_some();
+        if let Some(row) = bad_row {
+            let out = Command::cargo_bin("capplan")
+                .unwrap()
+                .arg("inspect")
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains(row)
+                    && err.contains("`ChargePeriodEnd`")
+                    && err.contains("T30:00:00Z"),
+                "{err}"
+            );
+        }
+        let flags: &[&str] = if defective {
+            &["--allow-duplicates", "--lenient"]
+        } else {
+            &["--allow-duplicates"]
+        };
+        let v = inspect_json(&path, flags);
+        if defective {
+            let unparseable = v["reconciliation"]["by_reason"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["reason"] == "unparseable")
+                .expect("unparseable rows counted");
+            assert_eq!(unparseable["rows"], 1);
+        }
         assert_eq!(v["files"][0]["format"], "focus", "{}", path.display());
         let (ours, _) = capplan_billed_totals(&v);
         let (theirs, _) = independent_totals(&path, "BilledCost", None);
@@ -241,7 +281,7 @@ fn focus_sample_defects_are_reported_not_fatal() {
         "effective_cost_zero",
         "null_strings",
         "timestamp_without_zone",
-        "inconsistent_case",
+        "respelled_values",
         "format_note",
     ] {
         assert!(

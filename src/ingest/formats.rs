@@ -44,7 +44,9 @@ impl Format {
             && (has("MeterCategory") || has("CostInBillingCurrency") || has("PreTaxCost"))
         {
             Some(Format::Azure)
-        } else if tidy_time_column(columns).is_some() && tidy_quantity_column(columns).is_some() {
+        } else if first_named(columns, TIDY_TIME).is_some()
+            && first_named(columns, TIDY_QUANTITY).is_some()
+        {
             Some(Format::Tidy)
         } else if has("ChargePeriodStart") || has("BilledCost") {
             // Looks like FOCUS but lacks a cost column: map it as FOCUS so the
@@ -182,6 +184,8 @@ pub struct Mapping {
     pub notes: Vec<String>,
     /// Charge period length to assume when the file has no end column.
     pub default_period: Option<chrono::Duration>,
+    /// True for rows whose enumeration values were respelled (case, FOCUS 1.0 names).
+    pub respelled: Option<Expr>,
 }
 
 /// Column lookup by case-insensitive name.
@@ -247,33 +251,30 @@ pub struct TidyColumns {
     pub cost: Option<String>,
 }
 
-fn tidy_time_column(columns: &[String]) -> Option<&String> {
-    const NAMES: &[&str] = &[
-        "timestamp",
-        "time",
-        "datetime",
-        "date",
-        "ts",
-        "period_start",
-        "start",
-        "hour",
-    ];
-    NAMES
-        .iter()
-        .find_map(|n| columns.iter().find(|c| c.eq_ignore_ascii_case(n)))
-}
+/// Conventional names of a tidy table's timestamp column, in order of preference.
+const TIDY_TIME: &[&str] = &[
+    "timestamp",
+    "time",
+    "datetime",
+    "date",
+    "ts",
+    "period_start",
+    "start",
+    "hour",
+];
+/// Conventional names of a tidy table's quantity column, in order of preference.
+const TIDY_QUANTITY: &[&str] = &[
+    "quantity",
+    "value",
+    "usage",
+    "consumed_quantity",
+    "usage_quantity",
+    "count",
+    "amount",
+];
 
-fn tidy_quantity_column(columns: &[String]) -> Option<&String> {
-    const NAMES: &[&str] = &[
-        "quantity",
-        "value",
-        "usage",
-        "consumed_quantity",
-        "usage_quantity",
-        "count",
-        "amount",
-    ];
-    NAMES
+fn first_named<'a>(columns: &'a [String], names: &[&str]) -> Option<&'a String> {
+    names
         .iter()
         .find_map(|n| columns.iter().find(|c| c.eq_ignore_ascii_case(n)))
 }
@@ -449,6 +450,34 @@ fn focus(h: &Header) -> Result<Mapping, IngestError> {
         }
         (!alts.is_empty()).then(|| coalesce(&alts))
     };
+    let enums: [(&str, &[&str]); 5] = [
+        (
+            "ChargeCategory",
+            &["Usage", "Purchase", "Tax", "Credit", "Adjustment"],
+        ),
+        ("ChargeClass", &["Correction"]),
+        ("CommitmentDiscountStatus", &["Used", "Unused"]),
+        ("ChargeFrequency", &["One-Time", "Recurring", "Usage-Based"]),
+        ("CommitmentDiscountCategory", &["Spend", "Usage"]),
+    ];
+    let mut respelled: Vec<Expr> = enums
+        .iter()
+        .filter_map(|(c, values)| {
+            h.text(&[c]).map(|e| {
+                e.clone()
+                    .neq(normalise_enum(e, values))
+                    .fill_null(lit(false))
+            })
+        })
+        .collect();
+    if let Some(p) = h.text(&["PricingCategory"]) {
+        respelled.push(
+            p.clone()
+                .neq(normalise_pricing_category(p))
+                .fill_null(lit(false)),
+        );
+    }
+    let respelled = respelled.into_iter().reduce(|a, b| a.or(b));
     let mut notes = Vec::new();
     let mut passthrough = Vec::new();
     for c in h.file.columns() {
@@ -519,6 +548,7 @@ fn focus(h: &Header) -> Result<Mapping, IngestError> {
         passthrough,
         notes,
         default_period: None,
+        respelled,
     })
 }
 
@@ -683,6 +713,7 @@ fn cur(h: &Header) -> Result<Mapping, IngestError> {
         passthrough,
         notes: vec!["AWS CUR: effective cost is taken as the unblended cost (amortised reservation fees are not re-allocated)".into()],
         default_period: None,
+        respelled: None,
     })
 }
 
@@ -822,6 +853,7 @@ fn azure(h: &Header) -> Result<Mapping, IngestError> {
             "Azure: actual and amortised exports share a header; the cost column is used as both billed and effective cost".into(),
         ],
         default_period: Some(chrono::Duration::days(1)),
+        respelled: None,
     })
 }
 
@@ -870,41 +902,28 @@ fn oci(h: &Header) -> Result<Mapping, IngestError> {
         passthrough,
         notes: vec!["OCI: the cost report has no commitment columns; every row is treated as Standard-priced usage".into()],
         default_period: None,
+        respelled: None,
     })
 }
 
 fn tidy_mapping(h: &Header, t: &TidyColumns) -> Result<Mapping, IngestError> {
     let f = Format::Tidy;
     let columns = h.file.columns();
-    let pick = |given: &Option<String>,
-                auto: Option<&String>,
-                what: &str|
-     -> Result<Option<String>, IngestError> {
+    // A column the user named must exist; otherwise the first conventional name present.
+    let pick = |given: &Option<String>, auto: &[&str]| -> Result<Option<String>, IngestError> {
         match given {
             Some(name) => h
                 .find(&[name.as_str()])
                 .map(Some)
                 .ok_or_else(|| h.missing(name, f)),
-            None => Ok(auto.cloned()).map(|o| {
-                if o.is_none() && what == "required" {
-                    None
-                } else {
-                    o
-                }
-            }),
+            None => Ok(h.find(auto)),
         }
     };
-    let time = pick(&t.time, tidy_time_column(&columns), "required")?
-        .ok_or_else(|| h.missing("timestamp", f))?;
-    let quantity = pick(&t.quantity, tidy_quantity_column(&columns), "required")?
-        .ok_or_else(|| h.missing("quantity", f))?;
-    let unit_auto = columns
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case("unit") || c.eq_ignore_ascii_case("units"));
-    let unit = pick(&t.unit, unit_auto, "optional")?;
-    let cost_auto = columns.iter().find(|c| c.eq_ignore_ascii_case("cost"));
-    let cost = pick(&t.cost, cost_auto, "optional")?;
-    let currency = h.find(&["currency"]);
+    let time = pick(&t.time, TIDY_TIME)?.ok_or_else(|| h.missing("timestamp", f))?;
+    let quantity = pick(&t.quantity, TIDY_QUANTITY)?.ok_or_else(|| h.missing("quantity", f))?;
+    let unit = pick(&t.unit, &["unit", "units", "consumed_unit"])?;
+    let cost = pick(&t.cost, &["cost", "effective_cost", "billed_cost"])?;
+    let currency = h.find(&["currency", "billing_currency"]);
     let used: Vec<String> = [
         Some(&time),
         Some(&quantity),
@@ -916,21 +935,34 @@ fn tidy_mapping(h: &Header, t: &TidyColumns) -> Result<Mapping, IngestError> {
     .flatten()
     .cloned()
     .collect();
-    let passthrough = columns
+    // Columns named like a canonical dimension feed it; every other column is a passthrough
+    // dimension (prefixed `x_` if its name collides with a canonical column).
+    let canonical_dims: Vec<String> = columns
         .iter()
         .filter(|c| !used.contains(c))
-        .map(|c| {
-            let canon = DIMENSION_ALIASES
+        .filter(|c| {
+            CANONICAL
                 .iter()
-                .any(|(a, _)| a.eq_ignore_ascii_case(c));
-            let name = if canon { format!("x_{c}") } else { c.clone() };
+                .any(|(n, k)| *k == Kind::Text && n.eq_ignore_ascii_case(c))
+        })
+        .cloned()
+        .collect();
+    let passthrough = columns
+        .iter()
+        .filter(|c| !used.contains(c) && !canonical_dims.contains(c))
+        .map(|c| {
+            let clash = CANONICAL.iter().any(|(n, _)| n.eq_ignore_ascii_case(c))
+                || DIMENSION_ALIASES
+                    .iter()
+                    .any(|(a, _)| a.eq_ignore_ascii_case(c));
+            let name = if clash { format!("x_{c}") } else { c.clone() };
             (name, col(c.as_str()).cast(DataType::String))
         })
         .collect();
     let text_of = |name: &str| -> Source {
-        match h.find(&[name]) {
-            Some(c) if !used.contains(&c) => Source::Column(c),
-            _ => Source::Missing,
+        match canonical_dims.iter().find(|c| c.eq_ignore_ascii_case(name)) {
+            Some(c) => Source::Column(c.clone()),
+            None => Source::Missing,
         }
     };
     let cost_src = cost.map(Source::Column).unwrap_or(Source::Missing);
@@ -939,7 +971,7 @@ fn tidy_mapping(h: &Header, t: &TidyColumns) -> Result<Mapping, IngestError> {
             ("charge_start", Source::Column(time)),
             ("charge_end", Source::Missing),
             ("provider", text_of("provider")),
-            ("billing_account", text_of("account")),
+            ("billing_account", text_of("billing_account")),
             ("sub_account", text_of("sub_account")),
             ("service", text_of("service")),
             ("service_category", text_of("service_category")),
@@ -972,6 +1004,7 @@ fn tidy_mapping(h: &Header, t: &TidyColumns) -> Result<Mapping, IngestError> {
         passthrough,
         notes: Vec::new(),
         default_period: None,
+        respelled: None,
     })
 }
 

@@ -160,7 +160,8 @@ impl std::str::FromStr for Filter {
 pub struct AggregateOptions {
     /// Dimensions (short names, canonical names, passthrough columns or `tag:<key>`).
     pub by: Vec<String>,
-    pub granularity: Granularity,
+    /// `None`: the granularity of the data (the coarsest of the input files').
+    pub granularity: Option<Granularity>,
     pub filters: Vec<Filter>,
     pub measure: Measure,
 }
@@ -169,7 +170,7 @@ impl Default for AggregateOptions {
     fn default() -> Self {
         AggregateOptions {
             by: vec!["service".into()],
-            granularity: Granularity::Hour,
+            granularity: None,
             filters: Vec::new(),
             measure: Measure::Quantity,
         }

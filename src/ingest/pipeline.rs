@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use polars::prelude::*;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 use super::error::{IngestError, did_you_mean};
 use super::formats::{self, CANONICAL, DIMENSION_ALIASES, Format, Kind, Mapping, Source};
@@ -32,6 +33,7 @@ const BUCKET_COL: &str = "__bucket";
 const PERIOD_COL: &str = "__period";
 const RAW_PREFIX: &str = "__raw_";
 const EXCESS_COL: &str = "__excess";
+const RESPELLED_COL: &str = "__respelled";
 
 /// Timestamp layouts seen in billing exports, tried in this order.
 const TIMESTAMP_FORMATS: &[&str] = &[
@@ -60,6 +62,12 @@ pub struct Loaded {
     opts: InputOptions,
 }
 
+/// Rows identical in every source column.
+struct Duplicates {
+    count: u64,
+    example: String,
+}
+
 /// One row of the grouped query, converted out of polars.
 struct Group {
     reason: Reason,
@@ -69,6 +77,7 @@ struct Group {
     unit: Option<String>,
     rows: u64,
     value: f64,
+    measure_cost: Decimal,
     totals: Totals,
     series_cost: Decimal,
     repaired_rows: u64,
@@ -76,7 +85,7 @@ struct Group {
     spanning: u64,
     excess_decimals: u64,
     unlabelled_refunds: u64,
-    file: u32,
+    respelled: u64,
 }
 
 impl Loaded {
@@ -214,12 +223,13 @@ impl Loaded {
         granularity: Granularity,
         measure: Measure,
         filters: &[Filter],
-    ) -> Result<(Vec<Group>, Vec<Finding>), IngestError> {
-        let value = match measure {
-            Measure::Quantity => col("consumed_quantity"),
-            Measure::BilledCost => col("billed_cost").cast(DataType::Float64),
-            Measure::EffectiveCost => col("effective_cost").cast(DataType::Float64),
-            Measure::ListCost => col("list_cost").cast(DataType::Float64),
+    ) -> Result<(Vec<Group>, Option<Duplicates>), IngestError> {
+        // Cost measures are summed exactly and converted to f64 once per bucket.
+        let (value, measure_cost) = match measure {
+            Measure::Quantity => (col("consumed_quantity"), lit(0).cast(MONEY_DTYPE)),
+            Measure::BilledCost => (lit(0.0), col("billed_cost")),
+            Measure::EffectiveCost => (lit(0.0), col("effective_cost")),
+            Measure::ListCost => (lit(0.0), col("list_cost")),
         };
         // Known defect of some FOCUS exports (focus_sample.csv): EffectiveCost 0 on
         // Standard-priced usage that was billed. The series use the billed cost there; the
@@ -263,6 +273,7 @@ impl Loaded {
             .agg([
                 len().alias("rows"),
                 value.sum().alias("value"),
+                measure_cost.sum().alias("measure_cost"),
                 col("billed_cost").sum().alias("billed"),
                 col("effective_cost").sum().alias("effective"),
                 col("list_cost").sum().alias("list"),
@@ -283,7 +294,6 @@ impl Loaded {
                     .sum()
                     .alias("spanning"),
                 col(EXCESS_COL).cast(DataType::UInt64).sum().alias("excess"),
-                col(FILE_COL).min().alias("file"),
                 col("consumed_quantity")
                     .lt(lit(0.0))
                     .and(col("charge_class").is_null())
@@ -291,19 +301,24 @@ impl Loaded {
                     .cast(DataType::UInt64)
                     .sum()
                     .alias("unlabelled_refunds"),
+                col(RESPELLED_COL)
+                    .cast(DataType::UInt64)
+                    .sum()
+                    .alias("respelled"),
             ]);
+        // Position of a row across files: file index in the high bits, row in the low 40.
+        let pos = (col(FILE_COL).cast(DataType::UInt64) * lit(1u64 << 40)) + col(ROW_COL);
         let dups = self
             .frame
             .clone()
             .group_by([col(HASH_COL)])
             .agg([
                 len().alias("n"),
-                col(FILE_COL).first().alias("file"),
-                col(ROW_COL).min().alias("first"),
-                col(ROW_COL).max().alias("last"),
+                pos.clone().min().alias("first"),
+                pos.max().alias("last"),
             ])
             .filter(col("n").gt(lit(1)))
-            .sort(["file", "first"], SortMultipleOptions::default());
+            .sort(["first"], SortMultipleOptions::default());
         let opt = self.frame.get_current_optimizations();
         let mut out = LazyFrame::collect_all_with_engine(
             vec![grouped.logical_plan, dups.logical_plan],
@@ -314,31 +329,50 @@ impl Loaded {
         let dup_df = out.pop().unwrap_or_default();
         let df = out.pop().unwrap_or_default();
         let groups = self.groups(&df, dims.len())?;
-        let mut findings = Vec::new();
-        if dup_df.height() > 0 {
+        let duplicates = if dup_df.height() > 0 {
             let n = dup_df.column("n")?.cast(&DataType::UInt64)?;
-            let extra: u64 = n.u64()?.iter().flatten().map(|v| v - 1).sum();
-            let file = first_u32(&dup_df, "file")?;
-            let first = first_u64(&dup_df, "first")?;
-            let last = first_u64(&dup_df, "last")?;
-            let example = format!(
-                "{} rows {first} and {last}",
-                self.files[file as usize].path.display()
-            );
-            if !self.opts.allow_duplicates {
-                return Err(IngestError::Duplicates {
-                    count: extra,
-                    first: example,
-                });
-            }
-            findings.push(Finding {
-                code: "duplicate_rows".into(),
-                severity: Severity::Warning,
-                count: extra,
-                message: format!("{extra} rows repeat an earlier row exactly (e.g. {example}); kept because of --allow-duplicates"),
+            let count: u64 = n.u64()?.iter().flatten().map(|v| v - 1).sum();
+            let at = |p: u64| {
+                let f = &self.files[(p >> 40) as usize];
+                (f.path.display().to_string(), p & ((1 << 40) - 1))
+            };
+            let (f1, r1) = at(first_u64(&dup_df, "first")?);
+            let (f2, r2) = at(first_u64(&dup_df, "last")?);
+            let example = if f1 == f2 {
+                format!("{f1} rows {r1} and {r2}")
+            } else {
+                format!("{f1} row {r1} and {f2} row {r2}")
+            };
+            Some(Duplicates { count, example })
+        } else {
+            None
+        };
+        Ok((groups, duplicates))
+    }
+
+    /// Duplicates are an error unless allowed, then a finding.
+    fn check_duplicates(
+        &self,
+        d: Option<Duplicates>,
+        findings: &mut Vec<Finding>,
+    ) -> Result<(), IngestError> {
+        let Some(d) = d else { return Ok(()) };
+        if !self.opts.allow_duplicates {
+            return Err(IngestError::Duplicates {
+                count: d.count,
+                first: d.example,
             });
         }
-        Ok((groups, findings))
+        findings.push(Finding {
+            code: "duplicate_rows".into(),
+            severity: Severity::Warning,
+            count: d.count,
+            message: format!(
+                "{} rows repeat an earlier row exactly (e.g. {}); kept because of --allow-duplicates",
+                d.count, d.example
+            ),
+        });
+        Ok(())
     }
 
     /// Maps polars errors raised while reading a file to a file-specific message.
@@ -411,6 +445,7 @@ impl Loaded {
         let effective = dec("effective")?;
         let list = dec("list")?;
         let series_cost = dec("series_cost")?;
+        let measure_cost = dec("measure_cost")?;
         let repaired_amount = dec("repaired_amount")?;
         let u64col = |name: &str| -> Result<Vec<u64>, IngestError> {
             let c = df.column(name)?.cast(&DataType::UInt64)?;
@@ -419,8 +454,8 @@ impl Loaded {
         let repaired_rows = u64col("repaired_rows")?;
         let spanning = u64col("spanning")?;
         let excess = u64col("excess")?;
-        let file = u64col("file")?;
         let refunds = u64col("unlabelled_refunds")?;
+        let respelled = u64col("respelled")?;
         let mut out = Vec::with_capacity(df.height());
         for i in 0..df.height() {
             let code = reason.get(i).unwrap_or("used");
@@ -433,6 +468,7 @@ impl Loaded {
                 unit: unit.get(i).map(str::to_string),
                 rows: rows.get(i).unwrap_or(0),
                 value: value.get(i).unwrap_or(0.0),
+                measure_cost: measure_cost[i],
                 totals: Totals {
                     rows: rows.get(i).unwrap_or(0),
                     billed_cost: billed[i],
@@ -445,7 +481,7 @@ impl Loaded {
                 spanning: spanning[i],
                 excess_decimals: excess[i],
                 unlabelled_refunds: refunds[i],
-                file: file[i] as u32,
+                respelled: respelled[i],
             });
         }
         Ok(out)
@@ -482,6 +518,22 @@ impl Loaded {
                 }
             },
         };
+        if self.opts.currency.is_some()
+            && !currencies
+                .iter()
+                .any(|c| c.trim().eq_ignore_ascii_case(chosen.code()))
+        {
+            return Err(IngestError::NoUsableRows {
+                summary: format!(
+                    "no row is billed in {chosen} (the input has {}); check --currency",
+                    if currencies.is_empty() {
+                        "no currency column".to_string()
+                    } else {
+                        currencies.iter().cloned().collect::<Vec<_>>().join(", ")
+                    }
+                ),
+            });
+        }
         for g in groups.iter_mut() {
             if let Some(c) = &g.currency {
                 if !c.trim().eq_ignore_ascii_case(chosen.code()) {
@@ -563,6 +615,17 @@ impl Loaded {
                 ),
             });
         }
+        let respelled: u64 = groups.iter().map(|g| g.respelled).sum();
+        if respelled > 0 {
+            findings.push(Finding {
+                code: "respelled_values".into(),
+                severity: Severity::Info,
+                count: respelled,
+                message: format!(
+                    "{respelled} rows spell FOCUS enumeration values differently from the specification (case such as Usage-based, or FOCUS 1.0 names such as On-Demand); normalised to the FOCUS 1.2 values"
+                ),
+            });
+        }
         let unparseable = by_reason_rows(&reconciliation, Reason::Unparseable);
         if unparseable > 0 {
             findings.push(Finding {
@@ -604,23 +667,6 @@ impl Loaded {
                             "{}: `{src}` values such as {:?} have no `T`/`Z`; read as UTC",
                             f.path.display(),
                             s[0]
-                        ),
-                    });
-                }
-            }
-            if f.format == Format::Focus {
-                let freq = f.sample_text("ChargeFrequency", usize::MAX);
-                let spellings: BTreeSet<&String> = freq.iter().collect();
-                let lower: BTreeSet<String> = freq.iter().map(|s| s.to_ascii_lowercase()).collect();
-                if spellings.len() > lower.len() {
-                    findings.push(Finding {
-                        code: "inconsistent_case".into(),
-                        severity: Severity::Info,
-                        count: 0,
-                        message: format!(
-                            "{}: ChargeFrequency is spelled inconsistently ({}); enumerations are compared case-insensitively",
-                            f.path.display(),
-                            spellings.into_iter().cloned().collect::<Vec<_>>().join(", ")
                         ),
                     });
                 }
@@ -711,6 +757,15 @@ impl Loaded {
             .unwrap_or(Kind::Text);
         let lenient =
             "; fix the value or rerun with --lenient to exclude such rows (they are counted)";
+        let non_finite = matches!(
+            value
+                .trim()
+                .trim_start_matches(['+', '-'])
+                .to_ascii_lowercase()
+                .as_str(),
+            "nan" | "inf" | "infinity"
+        );
+        let problem = if non_finite { "finite" } else { problem };
         let (expected, hint) = match (kind, problem) {
             (_, "before") => (
                 "a charge period end after its start".to_string(),
@@ -762,10 +817,12 @@ impl Loaded {
             ("period".to_string(), col(PERIOD_COL).cast(DataType::String)),
         ];
         // Period seconds is computed inside `run`; expose it as a dimension via a column ref.
-        let (mut groups, mut dup) = self.run(&dims, Granularity::Hour, Measure::Quantity, &[])?;
+        let (mut groups, dup) = self.run(&dims, Granularity::Hour, Measure::Quantity, &[])?;
         self.fail_on_bad_rows(&groups)?;
-        let (_, reconciliation, mut findings) = self.account(&mut groups)?;
-        findings.append(&mut dup);
+        let mut findings = Vec::new();
+        self.check_duplicates(dup, &mut findings)?;
+        let (_, reconciliation, mut more) = self.account(&mut groups)?;
+        findings.append(&mut more);
         let rows = self.file_rows()?;
         let usage: Vec<&Group> = groups
             .iter()
@@ -876,13 +933,28 @@ impl Loaded {
         for name in &opts.by {
             dims.push(self.dimension(name)?);
         }
+        let granularity = opts
+            .granularity
+            .unwrap_or_else(|| self.detected_granularity());
+        if let Some(requested) = opts.granularity {
+            for f in &self.files {
+                if let Some(found) = self.sample_granularity(f).filter(|g| *g > requested) {
+                    return Err(IngestError::GranularityTooFine {
+                        path: f.path.clone(),
+                        requested: requested.name().into(),
+                        found: found.name().into(),
+                    });
+                }
+            }
+        }
         // Validate filters before scanning.
         let _validated = self.filter_expr(&opts.filters)?;
-        let (mut groups, mut dup) =
-            self.run(&dims, opts.granularity, opts.measure, &opts.filters)?;
+        let (mut groups, dup) = self.run(&dims, granularity, opts.measure, &opts.filters)?;
         self.fail_on_bad_rows(&groups)?;
-        let (currency, reconciliation, mut findings) = self.account(&mut groups)?;
-        findings.append(&mut dup);
+        let mut findings = Vec::new();
+        self.check_duplicates(dup, &mut findings)?;
+        let (currency, reconciliation, mut more) = self.account(&mut groups)?;
+        findings.append(&mut more);
         let used: Vec<&Group> = groups.iter().filter(|g| g.reason == Reason::Used).collect();
         let used_rows: u64 = used.iter().map(|g| g.rows).sum();
         if used_rows == 0 {
@@ -901,19 +973,6 @@ impl Loaded {
             });
         }
         let spanning: u64 = used.iter().map(|g| g.spanning).sum();
-        if spanning * 2 > used_rows {
-            let file = &self.files[used
-                .iter()
-                .find(|g| g.spanning > 0)
-                .map(|g| g.file as usize)
-                .unwrap_or(0)];
-            let found = self.typical_period(file).unwrap_or("coarser");
-            return Err(IngestError::GranularityTooFine {
-                path: file.path.clone(),
-                requested: opts.granularity.name().into(),
-                found: found.into(),
-            });
-        }
         if spanning > 0 {
             findings.push(Finding {
                 code: "rows_span_buckets".into(),
@@ -921,11 +980,11 @@ impl Loaded {
                 count: spanning,
                 message: format!(
                     "{spanning} used rows have a charge period longer than one {}; each is attributed to the bucket of its start",
-                    opts.granularity.name()
+                    granularity.name()
                 ),
             });
         }
-        let series = build_series(&used, &dims, opts, currency)?;
+        let series = build_series(&used, &dims, opts, granularity, currency)?;
         let gaps: usize = series.iter().map(|s| s.gaps_filled).sum();
         if gaps > 0 {
             findings.push(Finding {
@@ -934,7 +993,7 @@ impl Loaded {
                 count: gaps as u64,
                 message: format!(
                     "{gaps} empty {} buckets across {} series were filled with 0",
-                    opts.granularity.name(),
+                    granularity.name(),
                     series.len()
                 ),
             });
@@ -948,23 +1007,64 @@ impl Loaded {
         })
     }
 
-    fn typical_period(&self, f: &SourceFile) -> Option<&'static str> {
+    /// The granularity of one file's charge periods, from its sample rows: the most common
+    /// period length, or for files without an end column the smallest step between times.
+    fn sample_granularity(&self, f: &SourceFile) -> Option<Granularity> {
         let m = formats::mapping(f, &self.opts.tidy).ok()?;
         if m.default_period.is_some() {
-            return Some("day");
+            return Some(Granularity::Day);
         }
-        let start = match m.sources.iter().find(|(n, _)| *n == "charge_start") {
-            Some((_, Source::Column(c))) => c.clone(),
-            _ => return None,
+        let column_of = |name: &str| match m.sources.iter().find(|(n, _)| *n == name) {
+            Some((_, Source::Column(c))) => Some(c.clone()),
+            _ => None,
         };
-        let end = match m.sources.iter().find(|(n, _)| *n == "charge_end") {
-            Some((_, Source::Column(c))) => c.clone(),
-            _ => return None,
+        let micros = |c: &str| -> Option<Vec<Option<i64>>> {
+            let dtype = f.schema.get(c)?.clone();
+            let e = timestamp_expr(col(c), &dtype, &f.sample_text(c, 50));
+            let df = f
+                .sample
+                .clone()
+                .lazy()
+                .select([e.cast(DataType::Int64).alias("t")])
+                .collect()
+                .ok()?;
+            Some(df.column("t").ok()?.i64().ok()?.iter().collect())
         };
-        let s = f.sample_text(&start, 1);
-        let e = f.sample_text(&end, 1);
-        let secs = (parse_sample_ts(e.first()?)? - parse_sample_ts(s.first()?)?).num_seconds();
-        Granularity::from_period_seconds(secs).map(|g| g.name())
+        let starts = micros(&column_of("charge_start")?)?;
+        let seconds = match column_of("charge_end").and_then(|c| micros(&c)) {
+            Some(ends) => {
+                let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+                for (s, e) in starts.iter().zip(&ends) {
+                    if let (Some(s), Some(e)) = (s, e) {
+                        if e > s {
+                            *counts.entry((e - s) / 1_000_000).or_default() += 1;
+                        }
+                    }
+                }
+                counts
+                    .into_iter()
+                    .max_by_key(|(p, n)| (*n, -*p))
+                    .map(|(p, _)| p)?
+            }
+            None => {
+                let unique: BTreeSet<i64> = starts.into_iter().flatten().collect();
+                let v: Vec<i64> = unique.into_iter().collect();
+                v.windows(2)
+                    .map(|w| (w[1] - w[0]) / 1_000_000)
+                    .filter(|d| *d > 0)
+                    .min()?
+            }
+        };
+        Granularity::from_period_seconds(seconds)
+    }
+
+    /// The granularity to use when the user did not choose one: the coarsest of the files'.
+    pub fn detected_granularity(&self) -> Granularity {
+        self.files
+            .iter()
+            .filter_map(|f| self.sample_granularity(f))
+            .max()
+            .unwrap_or(Granularity::Hour)
     }
 }
 
@@ -976,6 +1076,7 @@ fn build_series(
     used: &[&Group],
     dims: &[(String, Expr)],
     opts: &AggregateOptions,
+    granularity: Granularity,
     currency: Currency,
 ) -> Result<Vec<UsageSeries>, IngestError> {
     let first = used.iter().filter_map(|g| g.bucket).min();
@@ -989,10 +1090,11 @@ fn build_series(
     let stop = micros_to_utc(last);
     while t <= stop {
         axis.push(t.timestamp_micros());
-        t = opts.granularity.next(t);
+        t = granularity.next(t);
     }
     let index: BTreeMap<i64, usize> = axis.iter().enumerate().map(|(i, b)| (*b, i)).collect();
-    type Acc = (Vec<f64>, Vec<Decimal>, Vec<bool>);
+    // (quantity sums, exact measure sums for cost measures, effective cost, seen)
+    type Acc = (Vec<f64>, Vec<Decimal>, Vec<Decimal>, Vec<bool>);
     let mut acc: BTreeMap<(SeriesKey, String), Acc> = BTreeMap::new();
     for g in used {
         let Some(b) = g.bucket else { continue };
@@ -1007,32 +1109,42 @@ fn build_series(
             Measure::Quantity => g.unit.clone().unwrap_or_else(|| "(none)".into()),
             _ => currency.code().to_string(),
         };
+        let n = axis.len();
         let e = acc.entry((key, unit)).or_insert_with(|| {
             (
-                vec![0.0; axis.len()],
-                vec![Decimal::ZERO; axis.len()],
-                vec![false; axis.len()],
+                vec![0.0; n],
+                vec![Decimal::ZERO; n],
+                vec![Decimal::ZERO; n],
+                vec![false; n],
             )
         });
         e.0[i] += g.value;
-        e.1[i] += g.series_cost;
-        e.2[i] = true;
+        e.1[i] += g.measure_cost;
+        e.2[i] += g.series_cost;
+        e.3[i] = true;
     }
+    let exact = opts.measure != Measure::Quantity;
     Ok(acc
         .into_iter()
-        .map(|((key, unit), (values, cost, seen))| UsageSeries {
-            key,
-            unit,
-            granularity: opts.granularity,
-            start: micros_to_utc(first),
-            values,
-            cost: Some(
-                cost.into_iter()
-                    .map(|c| Money::new(c.normalize(), currency))
-                    .collect(),
-            ),
-            gaps_filled: seen.iter().filter(|s| !**s).count(),
-        })
+        .map(
+            |((key, unit), (quantities, measured, cost, seen))| UsageSeries {
+                key,
+                unit,
+                granularity,
+                start: micros_to_utc(first),
+                values: if exact {
+                    measured.iter().map(|d| d.to_f64().unwrap_or(0.0)).collect()
+                } else {
+                    quantities
+                },
+                cost: Some(
+                    cost.into_iter()
+                        .map(|c| Money::new(c.normalize(), currency))
+                        .collect(),
+                ),
+                gaps_filled: seen.iter().filter(|s| !**s).count(),
+            },
+        )
         .collect())
 }
 
@@ -1106,6 +1218,12 @@ fn canonical_frame(
             None => first.push(lit(NULL).cast(DataType::String).alias(p.as_str())),
         }
     }
+    first.push(
+        m.respelled
+            .clone()
+            .unwrap_or(lit(false))
+            .alias(RESPELLED_COL),
+    );
     let mut lf = lf.select(first);
     if let Some(d) = m.default_period {
         let micros = d.num_microseconds().unwrap_or(86_400_000_000);
@@ -1270,12 +1388,6 @@ fn parse_with(s: &str, fmt: &str) -> Option<NaiveDateTime> {
             .and_then(|d| d.and_hms_opt(0, 0, 0));
     }
     NaiveDateTime::parse_from_str(s, fmt).ok()
-}
-
-fn parse_sample_ts(s: &str) -> Option<NaiveDateTime> {
-    TIMESTAMP_FORMATS
-        .iter()
-        .find_map(|f| parse_with(s.trim(), f))
 }
 
 /// Parses money into the exact decimal type. Text goes straight to decimal (never through
