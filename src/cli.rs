@@ -1,6 +1,6 @@
 //! Command-line definitions (clap) and the thin runners that call the library and print.
 //! Clap types end here: each runner converts its arguments into the library's plain option
-//! structs (`from_cli`), calls the library, and formats the result.
+//! structs (`to_options`), calls the library, and formats the result.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    fn from_cli(&self) -> Result<InputOptions, UsageError> {
+    fn to_options(&self) -> Result<InputOptions, UsageError> {
         let currency = match &self.currency {
             Some(c) => Some(Currency::new(c).map_err(|e| UsageError(format!("--currency: {e}")))?),
             None => None,
@@ -138,7 +138,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn inspect(args: InspectArgs) -> Result<()> {
-    let opts = args.input.from_cli()?;
+    let opts = args.input.to_options()?;
     let loaded = ingest::load(&opts)?;
     let inspection = loaded.inspect()?;
     let mut out = std::io::stdout().lock();
@@ -153,7 +153,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
 }
 
 fn ingest_cmd(args: IngestArgs) -> Result<()> {
-    let opts = args.input.from_cli()?;
+    let opts = args.input.to_options()?;
     let filters = args
         .filter
         .iter()

@@ -338,10 +338,10 @@ pub fn decimal_from_scaled(mut value: i128, mut scale: u32) -> Result<Decimal, M
         scale -= 1;
     }
     loop {
-        if scale <= 28 {
-            if let Ok(d) = Decimal::try_from_i128_with_scale(value, scale) {
-                return Ok(d);
-            }
+        if scale <= 28
+            && let Ok(d) = Decimal::try_from_i128_with_scale(value, scale)
+        {
+            return Ok(d);
         }
         if scale == 0 {
             return Err(MoneyError::Overflow {

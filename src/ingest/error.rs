@@ -26,24 +26,11 @@ pub enum IngestError {
     #[error("{}: could not detect the format from the header (columns: {found}); known formats are FOCUS, AWS CUR (legacy and 2.0), Azure cost details, OCI cost reports; for a plain usage table pass `--input-format tidy` with `--time-col` and `--quantity-col`", path.display())]
     UnknownFormat { path: PathBuf, found: String },
 
-    #[error("{}: missing required column `{column}` for format {format}; found columns: {found}{hint}", path.display())]
-    MissingColumn {
-        path: PathBuf,
-        column: String,
-        format: String,
-        found: String,
-        hint: String,
-    },
+    #[error(transparent)]
+    MissingColumn(Box<MissingColumn>),
 
-    #[error("{}: row {row}, column `{column}`: expected {expected}, found {value:?}{hint}", path.display())]
-    BadValue {
-        path: PathBuf,
-        row: u64,
-        column: String,
-        expected: String,
-        value: String,
-        hint: String,
-    },
+    #[error(transparent)]
+    BadValue(Box<BadValue>),
 
     #[error("{}: could not read the file as CSV: {message}", path.display())]
     Csv { path: PathBuf, message: String },
@@ -69,7 +56,7 @@ pub enum IngestError {
     NoUsableRows { summary: String },
 
     #[error(
-        "{count} duplicate rows (identical in every column; first: {first}); if the export really repeats rows pass `--allow-duplicates`, otherwise check that no file or month was loaded twice"
+        "{count} duplicate row(s) (identical in every column to an earlier row; first: {first}); if the export really repeats rows pass `--allow-duplicates`, otherwise check that no file or month was loaded twice"
     )]
     Duplicates { count: u64, first: String },
 
@@ -96,6 +83,30 @@ pub enum IngestError {
 
     #[error("reconciliation failed: {0}")]
     Reconciliation(String),
+}
+
+/// A required column is absent (boxed in [`IngestError`] to keep results small).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: missing required column `{column}` for format {format}; found columns: {found}{hint}", path.display())]
+pub struct MissingColumn {
+    pub path: PathBuf,
+    pub column: String,
+    pub format: String,
+    pub found: String,
+    pub hint: String,
+}
+
+/// A value that cannot be used, with where it is and what was expected.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: row {row}, column `{column}`: expected {expected}, found {value:?}{hint}", path.display())]
+pub struct BadValue {
+    pub path: PathBuf,
+    /// 1-based data row (the header is not counted).
+    pub row: u64,
+    pub column: String,
+    pub expected: String,
+    pub value: String,
+    pub hint: String,
 }
 
 impl IngestError {

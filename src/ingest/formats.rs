@@ -232,13 +232,13 @@ impl<'a> Header<'a> {
         let hint = did_you_mean(column, columns.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        IngestError::MissingColumn {
+        IngestError::MissingColumn(Box::new(super::error::MissingColumn {
             path: self.file.path.clone(),
             column: column.to_string(),
             format: format.name().to_string(),
             found: list_columns(&columns),
             hint,
-        }
+        }))
     }
 }
 

@@ -389,8 +389,18 @@ impl Loaded {
                 }
             }
         }
-        if self.files.len() == 1 {
-            let f = &self.files[0];
+        // Find the file at fault: a CSV with a structural problem, else the only file.
+        for f in &self.files {
+            if matches!(f.kind, source::FileKind::Csv | source::FileKind::CsvGz)
+                && let Some(diagnosis) = source::diagnose_csv(&f.path, f.kind)
+            {
+                return IngestError::Csv {
+                    path: f.path.clone(),
+                    message: diagnosis,
+                };
+            }
+        }
+        if let [f] = self.files.as_slice() {
             return match f.kind {
                 source::FileKind::Parquet => IngestError::Parquet {
                     path: f.path.clone(),
@@ -410,15 +420,7 @@ impl Loaded {
                 },
             };
         }
-        let names: Vec<String> = self
-            .files
-            .iter()
-            .map(|f| f.path.display().to_string())
-            .collect();
-        IngestError::Csv {
-            path: names.join(", ").into(),
-            message: msg,
-        }
+        IngestError::Engine(format!("while reading {} files: {msg}", self.files.len()))
     }
 
     fn groups(&self, df: &DataFrame, ndims: usize) -> Result<Vec<Group>, IngestError> {
@@ -535,10 +537,10 @@ impl Loaded {
             });
         }
         for g in groups.iter_mut() {
-            if let Some(c) = &g.currency {
-                if !c.trim().eq_ignore_ascii_case(chosen.code()) {
-                    g.reason = Reason::OtherCurrency;
-                }
+            if let Some(c) = &g.currency
+                && !c.trim().eq_ignore_ascii_case(chosen.code())
+            {
+                g.reason = Reason::OtherCurrency;
             }
         }
         let mut source: BTreeMap<String, Totals> = BTreeMap::new();
@@ -798,14 +800,14 @@ impl Loaded {
         } else {
             value
         };
-        IngestError::BadValue {
+        IngestError::BadValue(Box::new(super::error::BadValue {
             path: f.path.clone(),
             row,
             column,
             expected,
             value: shown,
             hint,
-        }
+        }))
     }
 
     /// `capplan inspect`: what is in the inputs.
@@ -1035,10 +1037,10 @@ impl Loaded {
             Some(ends) => {
                 let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
                 for (s, e) in starts.iter().zip(&ends) {
-                    if let (Some(s), Some(e)) = (s, e) {
-                        if e > s {
-                            *counts.entry((e - s) / 1_000_000).or_default() += 1;
-                        }
+                    if let (Some(s), Some(e)) = (s, e)
+                        && e > s
+                    {
+                        *counts.entry((e - s) / 1_000_000).or_default() += 1;
                     }
                 }
                 counts

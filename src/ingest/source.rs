@@ -70,7 +70,10 @@ pub fn resolve(inputs: &[String], forced: Option<Format>) -> Result<Vec<SourceFi
     Ok(out)
 }
 
-fn expand(input: &str) -> Result<Vec<(PathBuf, Vec<(String, String)>)>, IngestError> {
+/// A file found for an input, with its hive `key=value` partition values.
+type Found = (PathBuf, Vec<(String, String)>);
+
+fn expand(input: &str) -> Result<Vec<Found>, IngestError> {
     let is_glob = input.contains(['*', '?', '[']);
     if is_glob {
         let paths = glob::glob(input).map_err(|e| IngestError::BadOption {
@@ -92,7 +95,7 @@ fn expand(input: &str) -> Result<Vec<(PathBuf, Vec<(String, String)>)>, IngestEr
     let path = PathBuf::from(input);
     if path.is_dir() {
         let mut files = Vec::new();
-        walk(&path, &path, &mut files)?;
+        walk(&path, &mut files)?;
         files.sort();
         if files.is_empty() {
             return Err(IngestError::NoInputFiles {
@@ -115,7 +118,7 @@ fn expand(input: &str) -> Result<Vec<(PathBuf, Vec<(String, String)>)>, IngestEr
     })
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
     let entries = std::fs::read_dir(dir).map_err(|e| IngestError::Io {
         path: dir.into(),
         source: e,
@@ -132,7 +135,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestErr
             continue; // hidden files, _SUCCESS markers, Spark metadata
         }
         if p.is_dir() {
-            walk(root, &p, out)?;
+            walk(&p, out)?;
         } else if is_data_file(&p) {
             out.push(p);
         }
@@ -316,7 +319,7 @@ fn csv_head(path: &Path, kind: FileKind) -> Result<(Schema, DataFrame, bool), In
     }
     let cerr = |e: PolarsError| IngestError::Csv {
         path: path.into(),
-        message: clean_polars_message(&e),
+        message: diagnose_csv(path, kind).unwrap_or_else(|| clean_polars_message(&e)),
     };
     let cursor = std::io::Cursor::new(bom_free.to_vec());
     let sample = CsvReadOptions::default()
@@ -395,3 +398,104 @@ pub fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
 
 /// Name of the 1-based row index column added to every scan.
 pub const ROW_COL: &str = "__row";
+
+/// Explains a CSV the reader rejected: the first record whose field count differs from the
+/// header's, or a quoted field left open at the end of the file. Reads the file itself
+/// (quote-aware), so it only runs on the error path.
+pub fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
+    let file = File::open(path).ok()?;
+    let reader: Box<dyn Read> = match kind {
+        FileKind::CsvGz => Box::new(flate2::read::GzDecoder::new(file)),
+        _ => Box::new(file),
+    };
+    let mut bytes = Vec::new();
+    BufReader::new(reader).read_to_end(&mut bytes).ok()?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let mut in_quotes = false;
+    let mut fields = 1usize;
+    let mut line = 1usize;
+    let mut record_line = 1usize;
+    let mut record = 0usize; // 0 = header
+    let mut header_fields = None;
+    let mut quote_line = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                if in_quotes && bytes.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = !in_quotes;
+                    if in_quotes {
+                        quote_line = line;
+                    }
+                }
+            }
+            b',' if !in_quotes => fields += 1,
+            b'\n' => {
+                line += 1;
+                if !in_quotes {
+                    let blank = i == 0 || bytes[i - 1] == b'\n';
+                    if !blank {
+                        match header_fields {
+                            None => header_fields = Some(fields),
+                            Some(h) if h != fields => {
+                                return Some(format!(
+                                    "row {record} (line {record_line}) has {fields} fields but the header has {h}; check for an unquoted comma or a missing value"
+                                ));
+                            }
+                            Some(_) => {}
+                        }
+                        record += 1;
+                    }
+                    fields = 1;
+                    record_line = line;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if in_quotes {
+        return Some(format!(
+            "a quoted field opened on line {quote_line} is never closed; check for a stray `\"`"
+        ));
+    }
+    if let Some(h) = header_fields
+        && fields != h
+        && bytes.last().is_some_and(|b| *b != b'\n')
+    {
+        return Some(format!(
+            "row {record} (line {record_line}) has {fields} fields but the header has {h}; check for an unquoted comma or a missing value"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagnose(text: &str) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, text).unwrap();
+        diagnose_csv(&p, FileKind::Csv)
+    }
+
+    #[test]
+    fn finds_ragged_rows_and_open_quotes() {
+        assert_eq!(diagnose("a,b\n1,2\n3,4\n"), None);
+        let m = diagnose("a,b\n1,2\n3,4,5\n").unwrap();
+        assert!(
+            m.starts_with("row 2 (line 3) has 3 fields but the header has 2"),
+            "{m}"
+        );
+        let m = diagnose("a,b\n\"x\ny\",2\n3\n").unwrap();
+        assert!(m.starts_with("row 2 (line 4) has 1 fields"), "{m}");
+        let m = diagnose("a,b\n1,\"open\n2,3\n").unwrap();
+        assert!(m.contains("opened on line 2 is never closed"), "{m}");
+        assert_eq!(diagnose("a,b\n\"q,\"\"x\"\"\",2\n"), None);
+    }
+}
