@@ -233,7 +233,7 @@ impl Loaded {
         };
         // Known defect of some FOCUS exports (focus_sample.csv): EffectiveCost 0 on
         // Standard-priced usage that was billed. The series use the billed cost there; the
-        // reconciliation keeps the column as read.
+        // reconciliation keeps the column as read. Files without an effective cost use billed.
         let repair = col("effective_cost")
             .eq(lit(0))
             .and(col("billed_cost").neq(lit(0)))
@@ -242,7 +242,7 @@ impl Loaded {
             .fill_null(lit(false));
         let series_cost = when(repair.clone())
             .then(col("billed_cost"))
-            .otherwise(col("effective_cost"));
+            .otherwise(coalesce(&[col("effective_cost"), col("billed_cost")]));
         let bucket = col("charge_start").dt().truncate(lit(granularity.every()));
         let period = (col("charge_end") - col("charge_start"))
             .dt()
