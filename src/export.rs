@@ -47,6 +47,14 @@ where
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(io)?;
+    // Temporary files are created private (0600); outputs get ordinary file permissions.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
     {
         let mut w = BufWriter::new(tmp.as_file());
         write(&mut w)?;

@@ -6,3 +6,4 @@
 pub mod export;
 pub mod ingest;
 pub mod money;
+pub mod synth;
