@@ -24,6 +24,10 @@ use crate::money::{Currency, Money, decimal_from_scaled};
 pub(crate) const MONEY_SCALE: usize = 24;
 const MONEY_DTYPE: DataType = DataType::Decimal(38, MONEY_SCALE);
 const MAX_TEXT: u32 = 4096;
+/// Polars' streaming engine: inputs are processed in morsels, not loaded whole.
+const ENGINE: Engine = Engine::Streaming;
+/// Fixed-point type quantities are summed in (9 decimals, see [`crate::money::QUANTITY_DP`]).
+const QUANTITY_DTYPE: DataType = DataType::Decimal(38, crate::money::QUANTITY_DP as usize);
 
 const FILE_COL: &str = "__file";
 const BAD_COL: &str = "__bad";
@@ -76,8 +80,8 @@ struct Group {
     dims: Vec<Option<String>>,
     unit: Option<String>,
     rows: u64,
-    value: f64,
-    measure_cost: Decimal,
+    /// Sum of the measure (quantity or cost column), exact.
+    measured: Decimal,
     totals: Totals,
     series_cost: Decimal,
     repaired_rows: u64,
@@ -225,11 +229,14 @@ impl Loaded {
         filters: &[Filter],
     ) -> Result<(Vec<Group>, Option<Duplicates>), IngestError> {
         // Cost measures are summed exactly and converted to f64 once per bucket.
-        let (value, measure_cost) = match measure {
-            Measure::Quantity => (col("consumed_quantity"), lit(0).cast(MONEY_DTYPE)),
-            Measure::BilledCost => (lit(0.0), col("billed_cost")),
-            Measure::EffectiveCost => (lit(0.0), col("effective_cost")),
-            Measure::ListCost => (lit(0.0), col("list_cost")),
+        // Every measure is summed as a fixed-point decimal: integer sums do not depend on the
+        // order the engine adds rows in, so the series are identical run after run (f64 sums
+        // are not). Quantities keep 9 decimals; costs are exact.
+        let measured = match measure {
+            Measure::Quantity => col("consumed_quantity").cast(QUANTITY_DTYPE),
+            Measure::BilledCost => col("billed_cost"),
+            Measure::EffectiveCost => col("effective_cost"),
+            Measure::ListCost => col("list_cost"),
         };
         // Known defect of some FOCUS exports (focus_sample.csv): EffectiveCost 0 on
         // Standard-priced usage that was billed. The series use the billed cost there; the
@@ -272,8 +279,7 @@ impl Loaded {
             .group_by(keys)
             .agg([
                 len().alias("rows"),
-                value.sum().alias("value"),
-                measure_cost.sum().alias("measure_cost"),
+                measured.sum().alias("measured"),
                 col("billed_cost").sum().alias("billed"),
                 col("effective_cost").sum().alias("effective"),
                 col("list_cost").sum().alias("list"),
@@ -322,7 +328,7 @@ impl Loaded {
         let opt = self.frame.get_current_optimizations();
         let mut out = LazyFrame::collect_all_with_engine(
             vec![grouped.logical_plan, dups.logical_plan],
-            Engine::Auto,
+            ENGINE,
             opt,
         )
         .map_err(|e| self.engine_error(e))?;
@@ -440,14 +446,12 @@ impl Loaded {
             .collect::<Result<_, IngestError>>()?;
         let rows = df.column("rows")?.cast(&DataType::UInt64)?;
         let rows = rows.u64()?.clone();
-        let value = df.column("value")?.cast(&DataType::Float64)?;
-        let value = value.f64()?.clone();
         let dec = |name: &str| -> Result<Vec<Decimal>, IngestError> { decimals(df, name) };
         let billed = dec("billed")?;
         let effective = dec("effective")?;
         let list = dec("list")?;
         let series_cost = dec("series_cost")?;
-        let measure_cost = dec("measure_cost")?;
+        let measured = dec("measured")?;
         let repaired_amount = dec("repaired_amount")?;
         let u64col = |name: &str| -> Result<Vec<u64>, IngestError> {
             let c = df.column(name)?.cast(&DataType::UInt64)?;
@@ -469,8 +473,7 @@ impl Loaded {
                 dims: dims.iter().map(|d| d.get(i).map(str::to_string)).collect(),
                 unit: unit.get(i).map(str::to_string),
                 rows: rows.get(i).unwrap_or(0),
-                value: value.get(i).unwrap_or(0.0),
-                measure_cost: measure_cost[i],
+                measured: measured[i],
                 totals: Totals {
                     rows: rows.get(i).unwrap_or(0),
                     billed_cost: billed[i],
@@ -628,7 +631,7 @@ impl Loaded {
                 ),
             });
         }
-        let unparseable = by_reason_rows(&reconciliation, Reason::Unparseable);
+        let unparseable = reconciliation.rows(Reason::Unparseable);
         if unparseable > 0 {
             findings.push(Finding {
                 code: "unparseable_rows".into(),
@@ -950,7 +953,7 @@ impl Loaded {
             }
         }
         // Validate filters before scanning.
-        let _validated = self.filter_expr(&opts.filters)?;
+        self.filter_expr(&opts.filters).map(drop)?;
         let (mut groups, dup) = self.run(&dims, granularity, opts.measure, &opts.filters)?;
         self.fail_on_bad_rows(&groups)?;
         let mut findings = Vec::new();
@@ -1070,10 +1073,6 @@ impl Loaded {
     }
 }
 
-fn by_reason_rows(r: &Reconciliation, reason: Reason) -> u64 {
-    r.rows(reason)
-}
-
 fn build_series(
     used: &[&Group],
     dims: &[(String, Expr)],
@@ -1095,8 +1094,8 @@ fn build_series(
         t = granularity.next(t);
     }
     let index: BTreeMap<i64, usize> = axis.iter().enumerate().map(|(i, b)| (*b, i)).collect();
-    // (quantity sums, exact measure sums for cost measures, effective cost, seen)
-    type Acc = (Vec<f64>, Vec<Decimal>, Vec<Decimal>, Vec<bool>);
+    // (exact measure sums, effective cost, seen) per bucket
+    type Acc = (Vec<Decimal>, Vec<Decimal>, Vec<bool>);
     let mut acc: BTreeMap<(SeriesKey, String), Acc> = BTreeMap::new();
     for g in used {
         let Some(b) = g.bucket else { continue };
@@ -1114,39 +1113,30 @@ fn build_series(
         let n = axis.len();
         let e = acc.entry((key, unit)).or_insert_with(|| {
             (
-                vec![0.0; n],
                 vec![Decimal::ZERO; n],
                 vec![Decimal::ZERO; n],
                 vec![false; n],
             )
         });
-        e.0[i] += g.value;
-        e.1[i] += g.measure_cost;
-        e.2[i] += g.series_cost;
-        e.3[i] = true;
+        e.0[i] += g.measured;
+        e.1[i] += g.series_cost;
+        e.2[i] = true;
     }
-    let exact = opts.measure != Measure::Quantity;
     Ok(acc
         .into_iter()
-        .map(
-            |((key, unit), (quantities, measured, cost, seen))| UsageSeries {
-                key,
-                unit,
-                granularity,
-                start: micros_to_utc(first),
-                values: if exact {
-                    measured.iter().map(|d| d.to_f64().unwrap_or(0.0)).collect()
-                } else {
-                    quantities
-                },
-                cost: Some(
-                    cost.into_iter()
-                        .map(|c| Money::new(c.normalize(), currency))
-                        .collect(),
-                ),
-                gaps_filled: seen.iter().filter(|s| !**s).count(),
-            },
-        )
+        .map(|((key, unit), (measured, cost, seen))| UsageSeries {
+            key,
+            unit,
+            granularity,
+            start: micros_to_utc(first),
+            values: measured.iter().map(|d| d.to_f64().unwrap_or(0.0)).collect(),
+            cost: Some(
+                cost.into_iter()
+                    .map(|c| Money::new(c.normalize(), currency))
+                    .collect(),
+            ),
+            gaps_filled: seen.iter().filter(|s| !**s).count(),
+        })
         .collect())
 }
 
@@ -1408,22 +1398,18 @@ fn money_expr(e: Expr, dtype: &DataType) -> Expr {
 
 fn decimals(df: &DataFrame, name: &str) -> Result<Vec<Decimal>, IngestError> {
     let c = df.column(name)?;
-    let s = c.as_materialized_series();
-    let mut out = Vec::with_capacity(s.len());
-    for i in 0..s.len() {
-        let v = s.get(i)?;
-        out.push(match v {
-            AnyValue::Decimal(v, _, scale) => decimal_from_scaled(v, scale as u32)
-                .map_err(|e| IngestError::Reconciliation(format!("{name}: {e}")))?,
-            AnyValue::Null => Decimal::ZERO,
-            other => {
-                return Err(IngestError::Engine(format!(
-                    "{name}: expected a decimal, got {other:?}"
-                )));
-            }
-        });
-    }
-    Ok(out)
+    let ca = c
+        .decimal()
+        .map_err(|e| IngestError::Engine(format!("{name}: expected a decimal column: {e}")))?;
+    let scale = ca.scale() as u32;
+    ca.physical()
+        .iter()
+        .map(|v| match v {
+            Some(v) => decimal_from_scaled(v, scale)
+                .map_err(|e| IngestError::Reconciliation(format!("{name}: {e}"))),
+            None => Ok(Decimal::ZERO),
+        })
+        .collect()
 }
 
 fn first_u64(df: &DataFrame, name: &str) -> Result<u64, IngestError> {
