@@ -291,7 +291,8 @@ fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> std::io::Re
             t.totals.effective_cost.normalize().to_string()
         )?;
     }
-    for (cur, t) in &r.source {
+    for ct in &r.source {
+        let (cur, t) = (&ct.currency, &ct.totals);
         writeln!(
             out,
             "  {:<18} {:<8} {:>10} {:>22} {:>22}",

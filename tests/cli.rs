@@ -53,8 +53,9 @@ fn inspect_accounts_for_every_row() {
     assert_eq!(reason_rows(&v, "purchase"), 1);
     assert_eq!(reason_rows(&v, "unused_commitment"), 1);
     let source = &v["reconciliation"]["source"][0];
-    assert_eq!(source[0], "USD");
-    assert_eq!(source[1]["billed_cost"], "91.186");
+    assert_eq!(source["currency"], "USD");
+    assert_eq!(source["rows"], 11);
+    assert_eq!(source["billed_cost"], "91.186");
     assert_eq!(v["reconciliation"]["balanced"], true);
 }
 

@@ -81,7 +81,7 @@ proptest! {
                 prop_assert_eq!(r.rows(Reason::NoQuantity), rows.iter().filter(|r| r.category == "Usage" && r.quantity.is_none()).count() as u64);
                 // Exact money: the source total equals an independent decimal sum.
                 let total: Decimal = rows.iter().map(|r| Decimal::new(r.cost_micros, 6)).sum();
-                prop_assert_eq!(r.source[0].1.billed_cost, total);
+                prop_assert_eq!(r.source[0].totals.billed_cost, total);
                 let used_cost: Decimal = used_expected.iter().map(|r| Decimal::new(r.cost_micros, 6)).sum();
                 let reported: Decimal = r.by_reason.iter().filter(|t| t.reason == Reason::Used).map(|t| t.totals.billed_cost).sum();
                 prop_assert_eq!(reported, used_cost);
@@ -137,7 +137,7 @@ fn hive_partitions_become_dimensions() {
     assert_eq!(keys, ["billing_period=2024-01", "billing_period=2024-02"]);
     assert_eq!(out.files.len(), 2);
     assert_eq!(
-        out.reconciliation.source[0].1.billed_cost,
+        out.reconciliation.source[0].totals.billed_cost,
         Decimal::from_str("2").unwrap()
     );
 }

@@ -107,9 +107,9 @@ fn capplan_billed_totals(v: &serde_json::Value) -> (BTreeMap<String, Decimal>, u
     let mut totals = BTreeMap::new();
     let mut rows = 0;
     for entry in v["reconciliation"]["source"].as_array().unwrap() {
-        let cur = entry[0].as_str().unwrap().to_string();
-        let billed = Decimal::from_str(entry[1]["billed_cost"].as_str().unwrap()).unwrap();
-        rows += entry[1]["rows"].as_u64().unwrap();
+        let cur = entry["currency"].as_str().unwrap().to_string();
+        let billed = Decimal::from_str(entry["billed_cost"].as_str().unwrap()).unwrap();
+        rows += entry["rows"].as_u64().unwrap();
         totals.insert(cur, billed);
     }
     assert_eq!(

@@ -292,6 +292,15 @@ impl Totals {
     }
 }
 
+/// Totals of all rows in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrencyTotals {
+    /// Billing currency as written in the source (`(none)` when absent).
+    pub currency: String,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
 /// Totals of one reason in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReasonTotals {
@@ -307,7 +316,7 @@ pub struct ReasonTotals {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reconciliation {
     /// All rows read, per currency.
-    pub source: Vec<(String, Totals)>,
+    pub source: Vec<CurrencyTotals>,
     /// Rows per reason and currency, sorted.
     pub by_reason: Vec<ReasonTotals>,
     /// True when used + excluded equals the source exactly, for rows and every cost column.
@@ -326,7 +335,7 @@ impl Reconciliation {
 
     /// All rows read.
     pub fn total_rows(&self) -> u64 {
-        self.source.iter().map(|(_, t)| t.rows).sum()
+        self.source.iter().map(|c| c.totals.rows).sum()
     }
 }
 

@@ -12,9 +12,9 @@ use super::error::{IngestError, did_you_mean};
 use super::formats::{self, CANONICAL, DIMENSION_ALIASES, Format, Kind, Mapping, Source};
 use super::source::{self, ROW_COL, SourceFile};
 use super::{
-    AggregateOptions, FileSummary, Filter, Finding, Granularity, Ingested, InputOptions,
-    Inspection, Measure, Reason, ReasonTotals, Reconciliation, SeriesKey, Severity, Totals,
-    UsageSeries, ValueCount,
+    AggregateOptions, CurrencyTotals, FileSummary, Filter, Finding, Granularity, Ingested,
+    InputOptions, Inspection, Measure, Reason, ReasonTotals, Reconciliation, SeriesKey, Severity,
+    Totals, UsageSeries, ValueCount,
 };
 use crate::money::{Currency, Money, decimal_from_scaled};
 
@@ -565,7 +565,10 @@ impl Loaded {
             ));
         }
         let reconciliation = Reconciliation {
-            source: source.into_iter().collect(),
+            source: source
+                .into_iter()
+                .map(|(currency, totals)| CurrencyTotals { currency, totals })
+                .collect(),
             by_reason: by_reason
                 .into_iter()
                 .map(|((reason, currency), totals)| ReasonTotals {
