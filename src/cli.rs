@@ -351,11 +351,7 @@ fn print_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()>
         ),
         _ => "(no timestamps)".into(),
     };
-    writeln!(
-        out,
-        "Rows: {}   Time span (UTC, bucket starts): {}",
-        i.rows, span
-    )?;
+    writeln!(out, "Rows: {}   Time span (UTC): {}", i.rows, span)?;
     writeln!(
         out,
         "Granularity: {}   Gaps: {}",

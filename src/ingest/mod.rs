@@ -390,7 +390,9 @@ pub struct ValueCount {
 pub struct Inspection {
     pub files: Vec<FileSummary>,
     pub rows: u64,
+    /// Earliest charge period start.
     pub start: Option<DateTime<Utc>>,
+    /// Latest charge period end (exclusive).
     pub end: Option<DateTime<Utc>>,
     /// Granularity of the charge periods of usage rows (most common period).
     pub granularity: Option<Granularity>,

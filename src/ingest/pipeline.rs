@@ -90,6 +90,8 @@ struct Group {
     excess_decimals: u64,
     unlabelled_refunds: u64,
     respelled: u64,
+    /// Latest charge period end (µs since the epoch).
+    max_end: Option<i64>,
 }
 
 impl Loaded {
@@ -311,6 +313,10 @@ impl Loaded {
                     .cast(DataType::UInt64)
                     .sum()
                     .alias("respelled"),
+                col("charge_end")
+                    .cast(DataType::Int64)
+                    .max()
+                    .alias("max_end"),
             ]);
         // Position of a row across files: file index in the high bits, row in the low 40.
         let pos = (col(FILE_COL).cast(DataType::UInt64) * lit(1u64 << 40)) + col(ROW_COL);
@@ -462,6 +468,8 @@ impl Loaded {
         let excess = u64col("excess")?;
         let refunds = u64col("unlabelled_refunds")?;
         let respelled = u64col("respelled")?;
+        let max_end = df.column("max_end")?.cast(&DataType::Int64)?;
+        let max_end = max_end.i64()?.clone();
         let mut out = Vec::with_capacity(df.height());
         for i in 0..df.height() {
             let code = reason.get(i).unwrap_or("used");
@@ -487,6 +495,7 @@ impl Loaded {
                 excess_decimals: excess[i],
                 unlabelled_refunds: refunds[i],
                 respelled: respelled[i],
+                max_end: max_end.get(i),
             });
         }
         Ok(out)
@@ -853,14 +862,15 @@ impl Loaded {
             .max_by_key(|(p, n)| (**n, -**p))
             .and_then(|(p, _)| Granularity::from_period_seconds(*p));
         let buckets: BTreeSet<i64> = usage.iter().filter_map(|g| g.bucket).collect();
-        let start = groups
+        let start = usage
             .iter()
             .filter_map(|g| g.bucket)
             .min()
             .map(micros_to_utc);
-        let end = groups
+        // The span of usage: purchases and taxes can carry whole terms or months.
+        let end = usage
             .iter()
-            .filter_map(|g| g.bucket)
+            .filter_map(|g| g.max_end)
             .max()
             .map(micros_to_utc);
         let gaps = match (granularity, buckets.first(), buckets.last()) {
