@@ -366,7 +366,8 @@ fn derived(e: Option<Expr>) -> Source {
     e.map(Source::Derived).unwrap_or(Source::Missing)
 }
 
-const FOCUS_COLUMNS: &[&str] = &[
+/// The 57 FOCUS 1.2 columns, in the specification's order.
+pub const FOCUS_1_2_COLUMNS: [&str; 57] = [
     "AvailabilityZone",
     "BilledCost",
     "BillingAccountId",
@@ -424,7 +425,10 @@ const FOCUS_COLUMNS: &[&str] = &[
     "SubAccountName",
     "SubAccountType",
     "Tags",
-    // Provider-specific columns of FOCUS 1.0-preview and 0.5 that real exports still carry.
+];
+
+/// Columns of FOCUS 1.0-preview and 0.5 that real exports still carry.
+const LEGACY_FOCUS_COLUMNS: &[&str] = &[
     "Provider",
     "Publisher",
     "InvoiceIssuer",
@@ -483,7 +487,11 @@ fn focus(h: &Header) -> Result<Mapping, IngestError> {
     for c in h.file.columns() {
         if c.starts_with("x_") {
             passthrough.push((c.clone(), col(c).cast(DataType::String)));
-        } else if !FOCUS_COLUMNS.iter().any(|f| f.eq_ignore_ascii_case(&c)) {
+        } else if !FOCUS_1_2_COLUMNS
+            .iter()
+            .chain(LEGACY_FOCUS_COLUMNS)
+            .any(|f| f.eq_ignore_ascii_case(&c))
+        {
             notes.push(format!(
                 "column `{c}` is not a FOCUS column and lacks the `x_` prefix custom columns must have; kept as passthrough dimension `{c}`"
             ));
