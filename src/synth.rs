@@ -1291,9 +1291,33 @@ impl Plan {
         let scale = Decimal::from(cfg.scale);
         let prod = account_id(0, Acct::Prod);
 
-        let ri = |name: &str, instance: usize, region: usize, payment, years: u32| {
-            let svc = INSTANCES[instance].svc;
-            let id = if svc == Svc::Rds {
+        // One reserved instance: (name, instance, region, payment, term years, start, end,
+        // quantity per business unit, amortised hourly rate per instance, offer code).
+        type RiSpec = (
+            &'static str,
+            usize,
+            usize,
+            Upfront,
+            u32,
+            NaiveDateTime,
+            NaiveDateTime,
+            i64,
+            Decimal,
+            &'static str,
+        );
+        let ri = |(
+            name,
+            instance,
+            region,
+            payment,
+            years,
+            start,
+            end,
+            qty,
+            eff_rate,
+            offer_code,
+        ): RiSpec| {
+            let id = if INSTANCES[instance].svc == Svc::Rds {
                 format!(
                     "arn:aws:rds:{}:{prod}:ri:{}",
                     REGIONS[region].id,
@@ -1306,13 +1330,18 @@ impl Plan {
                     uuid_like(name)
                 )
             };
-            (
+            CommitDef {
                 id,
-                name.to_string(),
-                CommitKind::Ri { instance, region },
+                name: name.to_string(),
+                kind: CommitKind::Ri { instance, region },
                 payment,
-                years,
-            )
+                term_years: years,
+                start,
+                end,
+                qty: Decimal::from(qty) * scale,
+                eff_rate,
+                offer_code,
+            }
         };
 
         // RI on m6i.xlarge us-east-1, 3y partial upfront, expiring two months after the
@@ -1320,70 +1349,45 @@ impl Plan {
         let ri_b_end = midnight(add_months(first_of_month(end_date), 2));
         let ri_b_start = midnight(add_months(ri_b_end.date(), -36));
 
-        let mut commits = Vec::new();
-        {
-            let (id, name, kind, payment, years) = ri(
+        let ri_specs: [RiSpec; 3] = [
+            (
                 "ri-m6i-xlarge-use1-3y-partial",
                 M6I_XLARGE,
                 USE1,
                 Upfront::Partial,
                 3,
-            );
-            commits.push(CommitDef {
-                id,
-                name,
-                kind,
-                payment,
-                term_years: years,
-                start: ri_b_start,
-                end: ri_b_end,
-                qty: Decimal::from(16) * scale,
-                eff_rate: Decimal::new(826, 4),
-                offer_code: "38NPMPTW36",
-            });
-        }
-        {
-            let (id, name, kind, payment, years) = ri(
+                ri_b_start,
+                ri_b_end,
+                16,
+                Decimal::new(826, 4),
+                "38NPMPTW36",
+            ),
+            (
                 "ri-m6i-xlarge-use1-1y-allupfront",
                 M6I_XLARGE,
                 USE1,
                 Upfront::All,
                 1,
-            );
-            commits.push(CommitDef {
-                id,
-                name,
-                kind,
-                payment,
-                term_years: years,
-                start: at(-8),
-                end: at(4),
-                qty: Decimal::from(8) * scale,
-                eff_rate: Decimal::new(1210, 4),
-                offer_code: "6QCMYABX3D",
-            });
-        }
-        {
-            let (id, name, kind, payment, years) = ri(
+                at(-8),
+                at(4),
+                8,
+                Decimal::new(1210, 4),
+                "6QCMYABX3D",
+            ),
+            (
                 "ri-db-r6g-xlarge-use1-1y-allupfront",
                 DB_R6G_XLARGE,
                 USE1,
                 Upfront::All,
                 1,
-            );
-            commits.push(CommitDef {
-                id,
-                name,
-                kind,
-                payment,
-                term_years: years,
-                start: at(5),
-                end: at(17),
-                qty: Decimal::from(4) * scale,
-                eff_rate: Decimal::new(2840, 4),
-                offer_code: "HU7G6KETJZ",
-            });
-        }
+                at(5),
+                at(17),
+                4,
+                Decimal::new(2840, 4),
+                "HU7G6KETJZ",
+            ),
+        ];
+        let mut commits: Vec<CommitDef> = ri_specs.into_iter().map(ri).collect();
         let sp = |name: &str| {
             format!(
                 "arn:aws:savingsplans::{prod}:savingsplan/{}",
