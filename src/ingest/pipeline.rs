@@ -92,6 +92,8 @@ struct Group {
     respelled: u64,
     /// Latest charge period end (µs since the epoch).
     max_end: Option<i64>,
+    /// Index of the input file the rows come from.
+    file: u32,
 }
 
 impl Loaded {
@@ -256,11 +258,13 @@ impl Loaded {
         let period = (col("charge_end") - col("charge_start"))
             .dt()
             .total_seconds(false);
+        // The file is a key too, so rows per file come from this one scan.
         let mut keys = vec![
             col(REASON_COL),
             col("currency"),
             col(BUCKET_COL),
             col("consumed_unit"),
+            col(FILE_COL),
         ];
         let with = vec![
             self.reason_expr(measure, filters)?.alias(REASON_COL),
@@ -441,6 +445,8 @@ impl Loaded {
         let bucket = df.column(BUCKET_COL)?.cast(&DataType::Int64)?;
         let bucket = bucket.i64()?.clone();
         let unit = df.column("consumed_unit")?.str()?.clone();
+        let file = df.column(FILE_COL)?.cast(&DataType::UInt32)?;
+        let file = file.u32()?.clone();
         let dims: Vec<StringChunked> = (0..ndims)
             .map(|i| {
                 Ok(df
@@ -480,6 +486,7 @@ impl Loaded {
                 bucket: bucket.get(i),
                 dims: dims.iter().map(|d| d.get(i).map(str::to_string)).collect(),
                 unit: unit.get(i).map(str::to_string),
+                file: file.get(i).unwrap_or(0),
                 rows: rows.get(i).unwrap_or(0),
                 measured: measured[i],
                 totals: Totals {
@@ -691,24 +698,13 @@ impl Loaded {
         }
     }
 
-    /// Rows per input file (one cheap count query).
-    fn file_rows(&self) -> Result<Vec<u64>, IngestError> {
-        let df = self
-            .frame
-            .clone()
-            .group_by([col(FILE_COL)])
-            .agg([len().alias("n")])
-            .collect()
-            .map_err(|e| self.engine_error(e))?;
+    /// Rows per input file, from the grouped query.
+    fn file_rows(&self, groups: &[Group]) -> Vec<u64> {
         let mut out = vec![0u64; self.files.len()];
-        let f = df.column(FILE_COL)?.cast(&DataType::UInt64)?;
-        let n = df.column("n")?.cast(&DataType::UInt64)?;
-        for (f, n) in f.u64()?.iter().zip(n.u64()?.iter()) {
-            if let (Some(f), Some(n)) = (f, n) {
-                out[f as usize] = n;
-            }
+        for g in groups {
+            out[g.file as usize] += g.rows;
         }
-        Ok(out)
+        out
     }
 
     fn summaries(&self, rows: &[u64]) -> Vec<FileSummary> {
@@ -837,7 +833,7 @@ impl Loaded {
         self.check_duplicates(dup, &mut findings)?;
         let (_, reconciliation, mut more) = self.account(&mut groups)?;
         findings.append(&mut more);
-        let rows = self.file_rows()?;
+        let rows = self.file_rows(&groups);
         let usage: Vec<&Group> = groups
             .iter()
             .filter(|g| {
@@ -1013,7 +1009,7 @@ impl Loaded {
                 ),
             });
         }
-        let rows = self.file_rows()?;
+        let rows = self.file_rows(&groups);
         Ok(Ingested {
             series,
             reconciliation,
