@@ -45,6 +45,7 @@ fn inspect_accounts_for_every_row() {
     let f = fixture("small_focus.csv");
     let v = inspect_json(&[f.to_str().unwrap()]);
     assert_eq!(v["rows"], 11);
+    assert_eq!(v["files"][0]["rows"], 11);
     assert_eq!(v["files"][0]["format"], "focus");
     assert_eq!(v["granularity"], "hour");
     assert_eq!(reason_rows(&v, "used"), 7);
@@ -57,6 +58,16 @@ fn inspect_accounts_for_every_row() {
     assert_eq!(source["rows"], 11);
     assert_eq!(source["billed_cost"], "91.186");
     assert_eq!(v["reconciliation"]["balanced"], true);
+}
+
+#[test]
+fn rows_are_counted_per_file() {
+    let a = fixture("small_focus.csv");
+    let b = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input/09_usd_only.csv");
+    let v = inspect_json(&[b.to_str().unwrap(), a.to_str().unwrap()]);
+    assert_eq!(v["files"][0]["rows"], 4);
+    assert_eq!(v["files"][1]["rows"], 11);
+    assert_eq!(v["rows"], 15);
 }
 
 #[test]
