@@ -2778,6 +2778,8 @@ impl<'p> Generator<'p> {
         for (ci, c) in plan.commits.iter().enumerate() {
             let frac = c.payment.upfront_fraction();
             let rt = &self.commits[ci];
+            // (template, amount, pricing quantity, unit price, charge period)
+            let mut purchases = Vec::with_capacity(2);
             if frac > Decimal::ZERO && c.start >= ws && c.start < we {
                 let hours = Decimal::from(c.term_hours());
                 let amount = c.qty * c.eff_rate * frac * hours;
@@ -2786,22 +2788,13 @@ impl<'p> Generator<'p> {
                 } else {
                     (amount, Decimal::ONE)
                 };
-                billed[c.svc().index()] += amount;
-                self.sink.push(
+                purchases.push((
                     &rt.purchase_once,
-                    invoice,
-                    &Vals {
-                        billed: amount,
-                        effective: Decimal::ZERO,
-                        list: amount,
-                        list_unit: Some(unit_price),
-                        cd_qty: Some(f64_of(pricing)),
-                        consumed: None,
-                        pricing: Some(f64_of(pricing)),
-                        billing_period,
-                        charge_period: (micros(c.start), micros(c.end)),
-                    },
-                );
+                    amount,
+                    pricing,
+                    unit_price,
+                    (c.start, c.end),
+                ));
             }
             let from = ws.max(c.start);
             let to = we.min(c.end);
@@ -2814,9 +2807,18 @@ impl<'p> Generator<'p> {
                 } else {
                     (amount, Decimal::ONE)
                 };
+                purchases.push((
+                    &rt.purchase_recurring,
+                    amount,
+                    pricing,
+                    unit_price,
+                    (from, to),
+                ));
+            }
+            for (template, amount, pricing, unit_price, (from, to)) in purchases {
                 billed[c.svc().index()] += amount;
                 self.sink.push(
-                    &rt.purchase_recurring,
+                    template,
                     invoice,
                     &Vals {
                         billed: amount,

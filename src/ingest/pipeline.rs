@@ -606,58 +606,52 @@ impl Loaded {
                 });
             }
         }
-        let repaired: u64 = groups.iter().map(|g| g.repaired_rows).sum();
-        if repaired > 0 {
-            let amount: Decimal = groups.iter().map(|g| g.repaired_amount).sum();
-            findings.push(Finding {
-                code: "effective_cost_zero".into(),
-                severity: Severity::Warning,
-                count: repaired,
-                message: format!(
-                    "{repaired} Standard-priced usage rows have EffectiveCost 0 but BilledCost > 0 (a known export defect); their billed cost ({} {chosen}) is used as effective cost in the series; the reconciliation keeps EffectiveCost as read",
-                    amount.normalize()
+        let sum = |f: fn(&Group) -> u64| groups.iter().map(f).sum::<u64>();
+        let repaired_amount: Decimal = groups.iter().map(|g| g.repaired_amount).sum();
+        let counted = [
+            (
+                "effective_cost_zero",
+                Severity::Warning,
+                sum(|g| g.repaired_rows),
+                format!(
+                    "Standard-priced usage rows have EffectiveCost 0 but BilledCost > 0 (a known export defect); their billed cost ({} {chosen}) is used as effective cost in the series; the reconciliation keeps EffectiveCost as read",
+                    repaired_amount.normalize()
                 ),
-            });
-        }
-        let excess: u64 = groups.iter().map(|g| g.excess_decimals).sum();
-        if excess > 0 {
-            findings.push(Finding {
-                code: "excess_decimals".into(),
-                severity: Severity::Warning,
-                count: excess,
-                message: format!("{excess} cost values have more than {MONEY_SCALE} decimal places and were rounded half-even at the {MONEY_SCALE}th"),
-            });
-        }
-        let refunds: u64 = groups.iter().map(|g| g.unlabelled_refunds).sum();
-        if refunds > 0 {
-            findings.push(Finding {
-                code: "unlabelled_refunds".into(),
-                severity: Severity::Info,
-                count: refunds,
-                message: format!(
-                    "{refunds} rows have a negative quantity and a negative cost without ChargeClass=Correction; treated as refunds (they reduce usage in their bucket)"
-                ),
-            });
-        }
-        let respelled: u64 = groups.iter().map(|g| g.respelled).sum();
-        if respelled > 0 {
-            findings.push(Finding {
-                code: "respelled_values".into(),
-                severity: Severity::Info,
-                count: respelled,
-                message: format!(
-                    "{respelled} rows spell FOCUS enumeration values differently from the specification (case such as Usage-based, or FOCUS 1.0 names such as On-Demand); normalised to the FOCUS 1.2 values"
-                ),
-            });
-        }
-        let unparseable = reconciliation.rows(Reason::Unparseable);
-        if unparseable > 0 {
-            findings.push(Finding {
-                code: "unparseable_rows".into(),
-                severity: Severity::Warning,
-                count: unparseable,
-                message: format!("{unparseable} rows had values that could not be parsed and were excluded (--lenient)"),
-            });
+            ),
+            (
+                "excess_decimals",
+                Severity::Warning,
+                sum(|g| g.excess_decimals),
+                format!("cost values have more than {MONEY_SCALE} decimal places and were rounded half-even at the {MONEY_SCALE}th"),
+            ),
+            (
+                "unlabelled_refunds",
+                Severity::Info,
+                sum(|g| g.unlabelled_refunds),
+                "rows have a negative quantity and a negative cost without ChargeClass=Correction; treated as refunds (they reduce usage in their bucket)".to_string(),
+            ),
+            (
+                "respelled_values",
+                Severity::Info,
+                sum(|g| g.respelled),
+                "rows spell FOCUS enumeration values differently from the specification (case such as Usage-based, or FOCUS 1.0 names such as On-Demand); normalised to the FOCUS 1.2 values".to_string(),
+            ),
+            (
+                "unparseable_rows",
+                Severity::Warning,
+                reconciliation.rows(Reason::Unparseable),
+                "rows had values that could not be parsed and were excluded (--lenient)".to_string(),
+            ),
+        ];
+        for (code, severity, count, what) in counted {
+            if count > 0 {
+                findings.push(Finding {
+                    code: code.into(),
+                    severity,
+                    count,
+                    message: format!("{count} {what}"),
+                });
+            }
         }
         self.text_findings(&mut findings);
         Ok((chosen, reconciliation, findings))
