@@ -4,6 +4,7 @@
 //! module with a plain Rust interface. See `ARCHITECTURE.md` for the map and the invariants.
 
 pub mod export;
+pub mod forecast;
 pub mod ingest;
 pub mod money;
 pub mod synth;
