@@ -29,6 +29,11 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Aggregate billing exports into regular usage series (with a reconciliation summary).
     Ingest(IngestArgs),
+    /// Forecast usage series with calibrated quantiles, anomalies, events and saturation.
+    Forecast(ForecastArgs),
+    /// Rolling-origin backtest of the forecasting models: MASE, RMSSE, sMAPE, pinball, CRPS,
+    /// coverage and Winkler score per series and overall.
+    Backtest(BacktestArgs),
     /// Generate the deterministic synthetic FOCUS 1.2 export of the demo company.
     Synth(SynthArgs),
 }
@@ -86,7 +91,7 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    fn to_options(&self) -> Result<InputOptions, UsageError> {
+    pub(crate) fn to_options(&self) -> Result<InputOptions, UsageError> {
         let currency = match &self.currency {
             Some(c) => Some(Currency::new(c).map_err(|e| UsageError(format!("--currency: {e}")))?),
             None => None,
@@ -122,10 +127,9 @@ pub struct InspectArgs {
     pub format: OutputFormat,
 }
 
+/// How billing rows become usage series.
 #[derive(Debug, Args)]
-pub struct IngestArgs {
-    #[command(flatten)]
-    pub input: InputArgs,
+pub struct SeriesArgs {
     /// Dimensions to group by, comma-separated: service, region, account, sub_account, sku,
     /// family, instance_type, pricing_category, provider, unit, x_* columns, tag:<key>.
     #[arg(long, value_delimiter = ',', default_value = "service")]
@@ -139,10 +143,141 @@ pub struct IngestArgs {
     /// What to aggregate.
     #[arg(long, value_enum, default_value = "quantity")]
     pub measure: Measure,
+}
+
+impl SeriesArgs {
+    pub(crate) fn to_options(&self) -> Result<AggregateOptions> {
+        let filters = self
+            .filter
+            .iter()
+            .map(|f| f.parse::<Filter>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AggregateOptions {
+            by: self.by.clone(),
+            granularity: self.granularity,
+            filters,
+            measure: self.measure,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
     /// Output file: .parquet or .csv. The reconciliation is written beside it as
     /// <name>.reconciliation.json.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    /// How far ahead: a number and a unit h, d, w or y (365 days), e.g. 90d, 12w, 3y.
+    #[arg(long, default_value = "90d", value_parser = parse_span)]
+    pub horizon: Span,
+    /// Horizon of the backtest windows that calibrate the intervals (default: the horizon,
+    /// at most 30 days hourly, 90 days daily, 13 weeks weekly). Later steps are extrapolated.
+    #[arg(long, value_parser = parse_span)]
+    pub backtest_horizon: Option<Span>,
+    /// Backtest windows (fewer when the history is short).
+    #[arg(long, default_value_t = 8)]
+    pub windows: usize,
+    /// Distance between backtest origins (default: 1 week; 1 step for weekly series).
+    #[arg(long, value_parser = parse_span)]
+    pub step: Option<Span>,
+    /// Known future events (TOML): launches, migrations, decommissions, growth.
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Replace flagged historical anomalies by their expected value before fitting.
+    #[arg(long)]
+    pub clean_anomalies: bool,
+    /// Robust z-score above which a remainder value is an anomaly.
+    #[arg(long, default_value_t = 6.0)]
+    pub anomaly_threshold: f64,
+    /// Train on the whole history even after a detected level shift.
+    #[arg(long)]
+    pub all_history: bool,
+    /// Capacity limit, for all series (`500`) or the series matching filters
+    /// (`region=eu-west-1:500`); reports when p50 and p90 first exceed it. Repeatable.
+    #[arg(long, value_name = "[K=V,...:]LIMIT")]
+    pub limit: Vec<String>,
+    /// Output: .csv or .parquet (one row per series and step, with p05..p95; the models,
+    /// backtests, anomalies and saturation go to <name>.models.json beside it) or .json
+    /// (everything).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub series: SeriesArgs,
+    /// Forecast horizon of each window (h, d, w, y).
+    #[arg(long, default_value = "7d", value_parser = parse_span)]
+    pub horizon: Span,
+    /// Windows (fewer when the history is short).
+    #[arg(long, default_value_t = 40)]
+    pub windows: usize,
+    /// Distance between window origins (default: 1 day hourly, 1 week daily, 1 step weekly).
+    #[arg(long, value_parser = parse_span)]
+    pub step: Option<Span>,
+    /// Earlier, non-overlapping windows a window needs before it is scored; selection and
+    /// calibration only use those.
+    #[arg(long, default_value_t = 10)]
+    pub min_calibration_windows: usize,
+    /// Output: .csv (one row per series and model) or .json.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// A span of time given on the command line, e.g. `90d`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub seconds: i64,
+    pub text: String,
+}
+
+fn parse_span(s: &str) -> Result<Span, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a number and a unit, e.g. 90d, 12w, 720h, 3y"))?;
+    let unit_s = match unit.trim() {
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "y" => 365 * 86_400,
+        other => {
+            return Err(format!(
+                "`{s}`: unknown unit `{other}`; use h (hours), d (days), w (weeks) or y (years of 365 days)"
+            ));
+        }
+    };
+    if n <= 0 || n > 100 * 365 * 86_400 / unit_s {
+        return Err(format!("`{s}`: must be positive and at most 100 years"));
+    }
+    Ok(Span {
+        seconds: n * unit_s,
+        text: t.to_owned(),
+    })
+}
+
+impl Span {
+    /// Whole steps of `step_seconds` covering the span (at least one).
+    pub(crate) fn steps(&self, step_seconds: i64) -> usize {
+        ((self.seconds + step_seconds - 1) / step_seconds).max(1) as usize
+    }
 }
 
 /// A usage error detected after clap parsing (exit code 2).
@@ -155,6 +290,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Inspect(args) => inspect(args),
         Command::Ingest(args) => ingest_cmd(args),
+        Command::Forecast(args) => crate::forecast_cli::forecast_cmd(args),
+        Command::Backtest(args) => crate::forecast_cli::backtest_cmd(args),
         Command::Synth(args) => synth_cmd(args),
     }
 }
@@ -176,11 +313,6 @@ fn inspect(args: InspectArgs) -> Result<()> {
 
 fn ingest_cmd(args: IngestArgs) -> Result<()> {
     let opts = args.input.to_options()?;
-    let filters = args
-        .filter
-        .iter()
-        .map(|f| f.parse::<Filter>())
-        .collect::<Result<Vec<_>, _>>()?;
     let ext = args
         .out
         .extension()
@@ -193,12 +325,7 @@ fn ingest_cmd(args: IngestArgs) -> Result<()> {
         ))
         .into());
     }
-    let agg = AggregateOptions {
-        by: args.by.clone(),
-        granularity: args.granularity,
-        filters,
-        measure: args.measure,
-    };
+    let agg = args.series.to_options()?;
     let loaded = ingest::load(&opts)?;
     let ingested = loaded.aggregate(&agg)?;
     export::write_series(&args.out, &ingested.series).with_context(|| "writing the series")?;
@@ -243,7 +370,7 @@ fn synth_cmd(args: SynthArgs) -> Result<()> {
 }
 
 /// `series.parquet` → `series.<suffix>` in the same directory.
-fn sidecar(out: &std::path::Path, suffix: &str) -> PathBuf {
+pub(crate) fn sidecar(out: &std::path::Path, suffix: &str) -> PathBuf {
     let stem = out
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -270,7 +397,7 @@ impl<'a> From<&'a Ingested> for ReconciliationFile<'a> {
     }
 }
 
-fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> std::io::Result<()> {
+pub(crate) fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> std::io::Result<()> {
     writeln!(
         out,
         "Reconciliation (every row used or excluded with a reason):"
@@ -311,7 +438,7 @@ fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> std::io::Re
     Ok(())
 }
 
-fn print_findings(out: &mut impl Write, findings: &[ingest::Finding]) -> std::io::Result<()> {
+pub(crate) fn print_findings(out: &mut impl Write, findings: &[ingest::Finding]) -> std::io::Result<()> {
     if findings.is_empty() {
         return writeln!(out, "Data quality: no findings");
     }
@@ -401,7 +528,7 @@ fn print_ingested(
     print_findings(out, &i.findings)
 }
 
-fn truncate(s: &str, n: usize) -> String {
+pub(crate) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::forecast::DemandForecast;
 use crate::ingest::UsageSeries;
 
 /// Errors while writing outputs.
@@ -120,13 +121,107 @@ pub fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
     DataFrame::new_infer_height(cols)
 }
 
+/// The long table of forecasts: one row per series and future step. Dimension columns first,
+/// then `unit`, `timestamp` (UTC), `model`, `point` and one column per quantile level
+/// (`p05` .. `p95`).
+pub fn forecast_frame(forecasts: &[DemandForecast]) -> Result<DataFrame, PolarsError> {
+    let dims: Vec<String> = forecasts
+        .first()
+        .map(|f| f.key.0.iter().map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    let levels: Vec<f64> = forecasts
+        .first()
+        .map(|f| f.forecast.levels.clone())
+        .unwrap_or_default();
+    let n: usize = forecasts.iter().map(|f| f.forecast.horizon()).sum();
+    let mut dim_vals: Vec<Vec<String>> = vec![Vec::with_capacity(n); dims.len()];
+    let (mut unit, mut ts, mut model, mut point) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut qs: Vec<Vec<f64>> = vec![Vec::with_capacity(n); levels.len()];
+    for f in forecasts {
+        let a = &f.forecast;
+        for k in 0..a.horizon() {
+            for (d, (_, v)) in f.key.0.iter().enumerate() {
+                dim_vals[d].push(v.clone());
+            }
+            unit.push(f.unit.clone());
+            ts.push(a.time_at(k).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            model.push(f.model.clone());
+            point.push(a.point[k]);
+            for (li, q) in qs.iter_mut().enumerate() {
+                q.push(a.quantiles[li][k]);
+            }
+        }
+    }
+    let mut cols: Vec<Column> = dims
+        .iter()
+        .zip(dim_vals)
+        .map(|(d, v)| Column::new(d.as_str().into(), v))
+        .collect();
+    cols.push(Column::new("unit".into(), unit));
+    cols.push(Column::new("timestamp".into(), ts));
+    cols.push(Column::new("model".into(), model));
+    cols.push(Column::new("point".into(), point));
+    for (l, q) in levels.iter().zip(qs) {
+        cols.push(Column::new(level_name(*l).into(), q));
+    }
+    DataFrame::new_infer_height(cols)
+}
+
+/// `0.05` → `p05`, `0.975` → `p97.5`.
+pub fn level_name(level: f64) -> String {
+    let pct = level * 100.0;
+    if (pct - pct.round()).abs() < 1e-9 {
+        format!("p{:02}", pct.round() as i64)
+    } else {
+        format!("p{pct}")
+    }
+}
+
 /// Writes series as `.parquet` or `.csv` (by extension).
 pub fn write_series(path: &Path, series: &[UsageSeries]) -> Result<(), ExportError> {
+    write_frame(path, series_frame(series))
+}
+
+/// Writes forecasts as `.parquet` or `.csv` (by extension).
+pub fn write_forecasts(path: &Path, forecasts: &[DemandForecast]) -> Result<(), ExportError> {
+    write_frame(path, forecast_frame(forecasts))
+}
+
+/// Writes a small CSV table (header plus text cells, quoted where needed).
+pub fn write_csv_table(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), ExportError> {
+    let mut text = header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",");
+    text.push('\n');
+    for r in rows {
+        text.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        text.push('\n');
+    }
+    write_atomic(path, |w| {
+        w.write_all(text.as_bytes()).map_err(|e| ExportError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn write_frame(path: &Path, df: Result<DataFrame, PolarsError>) -> Result<(), ExportError> {
     let enc = |e: PolarsError| ExportError::Encode {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let mut df = series_frame(series).map_err(enc)?;
+    let mut df = df.map_err(enc)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
+mod forecast_cli;
 
 fn main() -> ExitCode {
     let parsed = match cli::Cli::try_parse() {

@@ -91,12 +91,12 @@ pub struct ForecastSettings {
     /// Backtest (and calibration) horizon; `None`: the horizon, capped at 30 days hourly,
     /// 90 days daily or 13 weeks weekly. Steps beyond it get extrapolated intervals.
     pub backtest_horizon: Option<usize>,
-    /// Backtest windows wanted (fewer when the history is short). Default 12.
+    /// Backtest windows wanted (fewer when the history is short). Default 8.
     pub windows: usize,
     /// Distance between backtest origins in steps; `None`: one week hourly or daily,
     /// one step weekly.
     pub step: Option<usize>,
-    /// Anomaly threshold (robust z-score of the decomposition remainder). Default 4.
+    /// Anomaly threshold (robust z-score of the decomposition remainder). Default 6.
     pub anomalies: AnomalyConfig,
     /// Replace flagged anomalies by their expected value before fitting. Default off.
     pub clean_anomalies: bool,
@@ -112,7 +112,7 @@ impl ForecastSettings {
         Self {
             horizon,
             backtest_horizon: None,
-            windows: 12,
+            windows: 8,
             step: None,
             anomalies: AnomalyConfig::default(),
             clean_anomalies: false,
@@ -342,6 +342,21 @@ pub struct Decomposition {
 /// [`ForecastError::InvalidConfig`] when there is no period or a period is longer than half
 /// the series, or the series contains a non-finite value.
 pub fn decompose(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
+    decompose_with(y, periods, false)
+}
+
+/// Robust MSTL decomposition for anomaly detection: STL's robustness weights (15 outer
+/// loops) keep a spike out of the seasonal components of the neighbouring cycles, so it
+/// shows up in the remainder of its own buckets only.
+///
+/// # Errors
+///
+/// As [`decompose`].
+pub fn decompose_robust(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
+    decompose_with(y, periods, true)
+}
+
+fn decompose_with(y: &[f64], periods: &[usize], robust: bool) -> Result<Decomposition> {
     use augurs::mstl::stlrs;
     if periods.is_empty() || periods.iter().any(|&p| p < 2 || 2 * p > y.len()) {
         return Err(ForecastError::InvalidConfig(format!(
@@ -360,8 +375,9 @@ pub fn decompose(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
         .trend_degree(1)
         .trend_jump(1)
         .low_pass_degree(1)
-        .inner_loops(2)
-        .outer_loops(0);
+        .inner_loops(if robust { 1 } else { 2 })
+        .outer_loops(if robust { 15 } else { 0 })
+        .robust(robust);
     let mut params = stlrs::MstlParams::new();
     params.stl_params(stl);
     let fit = params
@@ -457,7 +473,7 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
             periods.dropped
         ));
     } else {
-        let d = decompose(&filled, &periods.usable)?;
+        let d = decompose_robust(&filled, &periods.usable)?;
         let found = anomaly::detect_anomalies(&filled, &d.remainder, &settings.anomalies);
         if settings.clean_anomalies && !found.is_empty() {
             values = anomaly::clean_anomalies(&filled, &d.remainder, &found);
@@ -505,6 +521,12 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
     } else {
         0
     };
+    if from == 0 && settings.current_regime && !shifts.is_empty() {
+        notes.push(format!(
+            "level shift(s) found but the whole history is kept: the current regime is shorter than the {} buckets the model needs",
+            (2 * longest).max(settings.horizon.min(n / 2))
+        ));
+    }
     if from > 0 {
         notes.push(format!(
             "trained on the current regime: {} of {n} buckets, after the level shift at {}",

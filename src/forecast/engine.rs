@@ -213,7 +213,14 @@ pub fn forecast_series(y: &[f64], cfg: &EngineConfig) -> Result<SeriesForecast> 
         ),
         None => {
             let q = QuantileForecast::from_intervals(&point, &intervals)?;
-            (q.clone(), q, DEFAULT_PHI)
+            let at = |levels: &[f64]| {
+                let values = levels
+                    .iter()
+                    .map(|&tau| (0..point.len()).map(|k| q.value_at(k, tau)).collect())
+                    .collect();
+                QuantileForecast::new(levels.to_vec(), point.clone(), values)
+            };
+            (at(&STANDARD_LEVELS), q, DEFAULT_PHI)
         }
     };
     let paths = cfg

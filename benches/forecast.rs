@@ -1,0 +1,131 @@
+//! Forecasting benchmark: N hourly series of one year (8,760 points, default N = 1,000),
+//! 30-day (720-step) horizon.
+//!
+//! Three workloads run on the same generated series, in this order, each over all series in
+//! parallel (rayon, all cores):
+//! * `snaive` — seasonal naive fit + predict: the floor (reading the data and the loop);
+//! * `mstl_ets` — one MSTL(24,168)+AutoETS fit + 720-step predict per series: the
+//!   statsforecast-comparable workload (no backtest, no selection);
+//! * `engine` — capplan's full `forecast_usage`: anomaly scan and level shifts, 8-window
+//!   rolling-origin backtest of every candidate, selection, refit, conformal calibration
+//!   (what `capplan forecast` does per series).
+//!
+//! It prints wall time, series per second and the ratio to `snaive` measured in the same
+//! run. Series are synthetic (level, trend, daily and weekly cycles, AR(1) noise, varied per
+//! series) and deterministic.
+//!
+//! Run: `cargo bench --bench forecast` (options after `--`: `--series N`, `--runs N` (median
+//! over runs, default 1), `--only snaive,mstl_ets,engine`).
+
+use std::time::Instant;
+
+use capplan::forecast::{self, ForecastSettings, Granularity, Model, MstlEts, SeasonalNaive};
+use capplan::ingest::{self, SeriesKey, UsageSeries};
+use chrono::{TimeZone, Utc};
+use rayon::prelude::*;
+
+const N_POINTS: usize = 8760;
+const HORIZON: usize = 720;
+
+fn series(i: usize) -> UsageSeries {
+    // SplitMix64 for deterministic noise.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1);
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let level = 50.0 + 950.0 * next();
+    let trend = (next() - 0.3) * level / N_POINTS as f64;
+    let daily = 0.1 + 0.4 * next();
+    let weekly = 0.05 + 0.2 * next();
+    let noise = 0.02 + 0.08 * next();
+    let mut e = 0.0;
+    let values = (0..N_POINTS)
+        .map(|t| {
+            let tf = t as f64;
+            let u: f64 = next() * 2.0 - 1.0;
+            e = 0.7 * e + u;
+            let s = 1.0
+                + daily * (2.0 * std::f64::consts::PI * tf / 24.0).sin()
+                + weekly * (2.0 * std::f64::consts::PI * tf / 168.0).cos();
+            ((level + trend * tf) * s * (1.0 + noise * e)).max(0.0)
+        })
+        .collect();
+    UsageSeries {
+        key: SeriesKey(vec![("series".into(), format!("s{i:04}"))]),
+        unit: "Hours".into(),
+        granularity: ingest::Granularity::Hour,
+        start: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+        values,
+        cost: None,
+        gaps_filled: 0,
+    }
+}
+
+fn fit_predict(model: &dyn Model, y: &[f64]) -> f64 {
+    let fitted = model.fit(y).expect("fit");
+    let (point, _) = fitted.predict_levels(HORIZON, &[0.8, 0.95]).expect("predict");
+    point.iter().sum()
+}
+
+fn time<F: Fn(&UsageSeries) -> f64 + Sync>(all: &[UsageSeries], runs: usize, f: F) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            let check: f64 = all.par_iter().map(&f).sum();
+            assert!(check.is_finite());
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let n: usize = opt("--series").map_or(1000, |v| v.parse().expect("--series N"));
+    let runs: usize = opt("--runs").map_or(1, |v| v.parse().expect("--runs N"));
+    let only = opt("--only").unwrap_or_else(|| "snaive,mstl_ets,engine".into());
+    let all: Vec<UsageSeries> = (0..n).map(series).collect();
+    println!(
+        "{n} hourly series x {N_POINTS} points, horizon {HORIZON}, {} threads, median of {runs} run(s)",
+        rayon::current_num_threads()
+    );
+    let mut base = None;
+    let report = |name: &str, secs: f64, base: Option<f64>| {
+        println!(
+            "{name:<9} {secs:>9.2} s  {:>9.2} series/s{}",
+            n as f64 / secs,
+            base.map(|b| format!("  ({:.0}x snaive's time)", secs / b))
+                .unwrap_or_default()
+        );
+    };
+    if only.contains("snaive") {
+        let m = SeasonalNaive::new(Granularity::Hourly);
+        let t = time(&all, runs, |s| fit_predict(&m, &s.values));
+        report("snaive", t, None);
+        base = Some(t);
+    }
+    if only.contains("mstl_ets") {
+        let m = MstlEts::new(Granularity::Hourly);
+        let t = time(&all, runs, |s| fit_predict(&m, &s.values));
+        report("mstl_ets", t, base);
+    }
+    if only.contains("engine") {
+        let settings = ForecastSettings::new(HORIZON);
+        let t = time(&all, runs, |s| {
+            let f = forecast::forecast_usage(s, &settings).expect("forecast");
+            f.forecast.point.iter().sum()
+        });
+        report("engine", t, base);
+    }
+}
