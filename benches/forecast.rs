@@ -67,7 +67,9 @@ fn series(i: usize) -> UsageSeries {
 
 fn fit_predict(model: &dyn Model, y: &[f64]) -> f64 {
     let fitted = model.fit(y).expect("fit");
-    let (point, _) = fitted.predict_levels(HORIZON, &[0.8, 0.95]).expect("predict");
+    let (point, _) = fitted
+        .predict_levels(HORIZON, &[0.8, 0.95])
+        .expect("predict");
     point.iter().sum()
 }
 

@@ -397,7 +397,10 @@ impl<'a> From<&'a Ingested> for ReconciliationFile<'a> {
     }
 }
 
-pub(crate) fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> std::io::Result<()> {
+pub(crate) fn print_reconciliation(
+    out: &mut impl Write,
+    r: &Reconciliation,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "Reconciliation (every row used or excluded with a reason):"
@@ -438,7 +441,10 @@ pub(crate) fn print_reconciliation(out: &mut impl Write, r: &Reconciliation) -> 
     Ok(())
 }
 
-pub(crate) fn print_findings(out: &mut impl Write, findings: &[ingest::Finding]) -> std::io::Result<()> {
+pub(crate) fn print_findings(
+    out: &mut impl Write,
+    findings: &[ingest::Finding],
+) -> std::io::Result<()> {
     if findings.is_empty() {
         return writeln!(out, "Data quality: no findings");
     }

@@ -193,8 +193,16 @@ pub fn write_forecasts(path: &Path, forecasts: &[DemandForecast]) -> Result<(), 
 }
 
 /// Writes a small CSV table (header plus text cells, quoted where needed).
-pub fn write_csv_table(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), ExportError> {
-    let mut text = header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",");
+pub fn write_csv_table(
+    path: &Path,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<(), ExportError> {
+    let mut text = header
+        .iter()
+        .map(|h| csv_field(h))
+        .collect::<Vec<_>>()
+        .join(",");
     text.push('\n');
     for r in rows {
         text.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));

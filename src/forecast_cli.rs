@@ -67,11 +67,13 @@ fn load_series(
 }
 
 fn step_seconds(s: &UsageSeries) -> Result<i64> {
-    Ok(match forecast::granularity_of(s.granularity).map_err(|e| UsageError(e.to_string()))? {
-        forecast::Granularity::Hourly => 3600,
-        forecast::Granularity::Daily => 86_400,
-        forecast::Granularity::Weekly => 7 * 86_400,
-    })
+    Ok(
+        match forecast::granularity_of(s.granularity).map_err(|e| UsageError(e.to_string()))? {
+            forecast::Granularity::Hourly => 3600,
+            forecast::Granularity::Daily => 86_400,
+            forecast::Granularity::Weekly => 7 * 86_400,
+        },
+    )
 }
 
 /// A `--limit` value: optional `K=V,...:` selector and a positive number.
@@ -93,9 +95,9 @@ fn parse_limit(s: &str) -> Result<Limit, UsageError> {
     let mut filters = Vec::new();
     if let Some(sel) = sel {
         for part in sel.split(',') {
-            let (k, v) = part.split_once('=').ok_or_else(|| {
-                UsageError(format!("--limit {s}: `{part}` is not KEY=VALUE"))
-            })?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| UsageError(format!("--limit {s}: `{part}` is not KEY=VALUE")))?;
             filters.push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
@@ -176,7 +178,8 @@ pub fn forecast_cmd(args: ForecastArgs) -> Result<()> {
         _ => {
             export::write_forecasts(&args.out, &forecasts).context("writing the forecasts")?;
             let models = sidecar(&args.out, "models.json");
-            let mut summary = serde_json::to_value(ForecastFile::new(&args, &forecasts, &warnings))?;
+            let mut summary =
+                serde_json::to_value(ForecastFile::new(&args, &forecasts, &warnings))?;
             if let Some(list) = summary.get_mut("forecasts").and_then(|v| v.as_array_mut()) {
                 for f in list {
                     if let Some(o) = f.as_object_mut() {
@@ -212,7 +215,10 @@ impl<'a> ForecastFile<'a> {
     fn new(args: &'a ForecastArgs, f: &'a [DemandForecast], warnings: &'a [String]) -> Self {
         ForecastFile {
             horizon: &args.horizon.text,
-            quantile_levels: f.first().map(|x| x.forecast.levels.as_slice()).unwrap_or(&[]),
+            quantile_levels: f
+                .first()
+                .map(|x| x.forecast.levels.as_slice())
+                .unwrap_or(&[]),
             events_file: args.events.as_ref().map(|p| p.display().to_string()),
             event_warnings: warnings,
             forecasts: f,
@@ -225,7 +231,11 @@ fn fmt_opt_date(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-fn print_forecasts(out: &mut impl Write, f: &[DemandForecast], horizon: &Span) -> std::io::Result<()> {
+fn print_forecasts(
+    out: &mut impl Write,
+    f: &[DemandForecast],
+    horizon: &Span,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{:<40} {:<28} {:>7} {:>11} {:>5} {:>5} {:>14} {:>14} {:>11}",
@@ -245,17 +255,24 @@ fn print_forecasts(out: &mut impl Write, f: &[DemandForecast], horizon: &Span) -
             .coverage
             .map(|c| format!("{:.0}/{:.0}", 100.0 * c.coverage80, 100.0 * c.coverage95))
             .unwrap_or_else(|| "uncal.".into());
-        let sum = |l: f64| d.forecast.quantile(l).map(|q| q.iter().sum::<f64>()).unwrap_or(f64::NAN);
+        let sum = |l: f64| {
+            d.forecast
+                .quantile(l)
+                .map(|q| q.iter().sum::<f64>())
+                .unwrap_or(f64::NAN)
+        };
         let sat = d
             .saturation
-            .map(|s| format!("{}", fmt_opt_date(s.p50_first)))
+            .map(|s| fmt_opt_date(s.p50_first))
             .unwrap_or_else(|| "-".into());
         writeln!(
             out,
             "{:<40} {:<28} {:>7} {:>11} {:>5} {:>5} {:>14.1} {:>14} {:>11}",
             truncate(&d.key.to_string(), 40),
             truncate(&d.model, 28),
-            chosen.map(|c| format!("{:.3}", c.mase)).unwrap_or_else(|| "-".into()),
+            chosen
+                .map(|c| format!("{:.3}", c.mase))
+                .unwrap_or_else(|| "-".into()),
             cov,
             d.anomalies.len(),
             d.level_shifts.len(),
@@ -310,7 +327,17 @@ pub fn backtest_cmd(args: BacktestArgs) -> Result<()> {
     writeln!(
         out,
         "{:<36} {:<54} {:>4} {:>7} {:>7} {:>7} {:>8} {:>8} {:>6} {:>6} {:>9}",
-        "series", "model", "win", "MASE", "RMSSE", "sMAPE", "pinball", "sCRPS", "cov80", "cov95", "Winkler95"
+        "series",
+        "model",
+        "win",
+        "MASE",
+        "RMSSE",
+        "sMAPE",
+        "pinball",
+        "sCRPS",
+        "cov80",
+        "cov95",
+        "Winkler95"
     )?;
     let mut rows = Vec::new();
     for (key, e) in keys.iter().zip(&evals) {
@@ -319,7 +346,10 @@ pub fn backtest_cmd(args: BacktestArgs) -> Result<()> {
                 out,
                 "{:<36} {:<54} {:>4} {:>7.3} {:>7.3} {:>7.2} {:>8.3} {:>8.3} {:>6.1} {:>6.1} {:>9.2}",
                 truncate(key, 36),
-                truncate(&format!("{}{}", m.model, if m.baseline { " (baseline)" } else { "" }), 54),
+                truncate(
+                    &format!("{}{}", m.model, if m.baseline { " (baseline)" } else { "" }),
+                    54
+                ),
                 m.windows,
                 m.mase,
                 m.rmsse,

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
+use capplan::forecast::{ForecastSettings, forecast_usage};
 use capplan::ingest::{self, AggregateOptions, Filter, Granularity, InputOptions, Measure, Reason};
 use capplan::synth;
 
@@ -97,4 +98,57 @@ fn demo_shows_the_migration_between_families() {
         share(22)
     );
     assert!(out.reconciliation.rows(Reason::Filtered) > 0);
+}
+
+#[test]
+fn demo_anomalies_are_the_strongest_flags_of_their_series() {
+    let loaded = ingest::load(&InputOptions {
+        inputs: vec![demo().display().to_string()],
+        ..Default::default()
+    })
+    .unwrap();
+    let agg = AggregateOptions {
+        by: vec!["service".into(), "region".into(), "family".into()],
+        granularity: Some(Granularity::Hour),
+        filters: Vec::new(),
+        measure: Measure::Quantity,
+    };
+    let out = loaded.aggregate(&agg).unwrap();
+    let truth = synth::truth(&synth::SynthConfig::default());
+    assert!(!truth.anomalies.is_empty());
+    // A short backtest keeps this fast; anomaly detection does not depend on it.
+    let mut settings = ForecastSettings::new(24);
+    settings.windows = 2;
+    for a in &truth.anomalies {
+        let affected: Vec<_> = out
+            .series
+            .iter()
+            .filter(|s| {
+                let dim = |k: &str| {
+                    s.key
+                        .0
+                        .iter()
+                        .find(|(kk, _)| kk == k)
+                        .map(|(_, v)| v.as_str())
+                };
+                dim("service") == Some(a.service.as_str())
+                    && dim("region") == Some(a.region.as_str())
+                    && a.family.as_deref().is_none_or(|f| dim("family") == Some(f))
+            })
+            .collect();
+        assert!(!affected.is_empty(), "{a:?}");
+        // The anomaly must be flagged in at least one affected series, as its strongest flag.
+        let found = affected.iter().any(|s| {
+            let f = forecast_usage(s, &settings).unwrap();
+            f.anomalies
+                .iter()
+                .max_by(|x, y| x.peak_z.abs().total_cmp(&y.peak_z.abs()))
+                .is_some_and(|top| {
+                    top.start.naive_utc() < a.end
+                        && top.end.naive_utc() >= a.start
+                        && (top.peak_z > 0.0) == (a.factor > 1.0)
+                })
+        });
+        assert!(found, "injected anomaly not the top flag: {a:?}");
+    }
 }

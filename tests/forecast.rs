@@ -67,7 +67,11 @@ fn gaps_and_leading_nan_are_filled_and_counted() {
     y[301] = f64::INFINITY;
     let f = forecast_usage(&usage(&[("s", "a")], y), &ForecastSettings::new(48)).unwrap();
     assert_eq!(f.gaps_filled, 7);
-    assert!(f.notes.iter().any(|n| n.contains("7 non-finite")), "{:?}", f.notes);
+    assert!(
+        f.notes.iter().any(|n| n.contains("7 non-finite")),
+        "{:?}",
+        f.notes
+    );
     check_quantiles(&f);
 }
 
@@ -107,14 +111,20 @@ fn very_large_magnitudes_survive_f32_mstl() {
     )
     .unwrap();
     let big = forecast_usage(
-        &usage(&[("s", "x")], seasonal(24 * 40, 1.0, 3).iter().map(|v| v * 1e12).collect()),
+        &usage(
+            &[("s", "x")],
+            seasonal(24 * 40, 1.0, 3).iter().map(|v| v * 1e12).collect(),
+        ),
         &ForecastSettings::new(48),
     )
     .unwrap();
     check_quantiles(&big);
     assert_eq!(small.model, big.model);
     for (a, b) in small.forecast.point.iter().zip(&big.forecast.point) {
-        assert!((a * 1e12 - b).abs() <= 1e-3 * b.abs().max(1e12), "{a} vs {b}");
+        assert!(
+            (a * 1e12 - b).abs() <= 1e-3 * b.abs().max(1e12),
+            "{a} vs {b}"
+        );
     }
 }
 
@@ -131,7 +141,11 @@ fn long_horizons_are_extrapolated_and_say_so() {
     let p90 = f.forecast.quantile(0.9).unwrap();
     let width = |k: usize| p90[k] - p10[k];
     assert!(width(24 * 120 - 1) > width(24 * 30 - 1));
-    assert!(f.notes.iter().any(|n| n.contains("calibrated for the first 720")));
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("calibrated for the first 720"))
+    );
 }
 
 #[test]
@@ -170,7 +184,10 @@ fn level_shift_is_found_and_model_trains_on_the_current_regime() {
     assert_eq!(f.level_shifts.len(), 1, "{:?}", f.level_shifts);
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let shift = f.level_shifts[0].at;
-    assert!((shift - (t0 + chrono::Duration::days(42))).num_days().abs() <= 1, "{shift}");
+    assert!(
+        (shift - (t0 + chrono::Duration::days(42))).num_days().abs() <= 1,
+        "{shift}"
+    );
     assert_eq!(f.trained_from, shift);
 }
 
@@ -206,7 +223,9 @@ start = "2026-02-01"
     let mut fs: Vec<DemandForecast> = keys
         .iter()
         .enumerate()
-        .map(|(i, k)| forecast_usage(&usage(k, seasonal(24 * 31, 10.0, 10 + i as u64)), &settings).unwrap())
+        .map(|(i, k)| {
+            forecast_usage(&usage(k, seasonal(24 * 31, 10.0, 10 + i as u64)), &settings).unwrap()
+        })
         .collect();
     let before: Vec<Vec<f64>> = fs.iter().map(|f| f.forecast.point.clone()).collect();
     let warnings = forecast::apply_events(&events, &mut fs).unwrap();
@@ -214,7 +233,9 @@ start = "2026-02-01"
     // History ends 2026-02-01 00:00: the first step is already inside both events.
     let k = 0;
     assert!((fs[0].forecast.point[k] - 2.0 * before[0][k] * 0.5).abs() < 1e-9);
-    assert!((fs[1].forecast.point[k] - (2.0 * before[1][k] + 2.0 * before[0][k] * 0.5)).abs() < 1e-9);
+    assert!(
+        (fs[1].forecast.point[k] - (2.0 * before[1][k] + 2.0 * before[0][k] * 0.5)).abs() < 1e-9
+    );
     assert!((fs[2].forecast.point[k] - before[2][k] * 0.5).abs() < 1e-9);
     assert_eq!(fs[0].events, vec!["EU launch", "move"]);
     for f in &fs {
@@ -242,7 +263,10 @@ fn monthly_series_are_refused_with_advice() {
 
 #[test]
 fn daily_series_use_weekly_period() {
-    let mut s = usage(&[("s", "d")], (0..200).map(|t| 10.0 + (t % 7) as f64).collect());
+    let mut s = usage(
+        &[("s", "d")],
+        (0..200).map(|t| 10.0 + (t % 7) as f64).collect(),
+    );
     s.granularity = ingest::Granularity::Day;
     let f = forecast_usage(&s, &ForecastSettings::new(14)).unwrap();
     assert_eq!(f.granularity, Granularity::Daily);

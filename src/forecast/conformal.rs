@@ -435,8 +435,8 @@ mod tests {
     fn calibration_extrapolates_beyond_horizon_and_rejects_bad_levels() {
         // Two windows, two steps: signed errors at step 1 are {-3, 1}; the
         // asymmetric 0.75 quantile uses rank ceil(3 * 0.75) = 3, clamped to 2: 1.
-        let c = Calibrator::from_scaled_errors(&[vec![0.0, 1.0], vec![0.0, -3.0]], &cfg(1))
-            .unwrap();
+        let c =
+            Calibrator::from_scaled_errors(&[vec![0.0, 1.0], vec![0.0, -3.0]], &cfg(1)).unwrap();
         assert_eq!(c.horizon(), 2);
         let q = c.calibrate(&[10.0; 8], 1.0, &[0.75]).unwrap();
         let v = q.quantile(0.75).unwrap();

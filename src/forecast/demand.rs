@@ -14,7 +14,6 @@ use super::{
     ForecastError, Granularity, Result,
     anomaly::{self, AnomalyConfig, ShiftConfig},
     backtest::{BacktestResult, Scores, WindowResult},
-    select::selection_score,
     conformal::{Calibrator, ConformalConfig, EVAL_LEVELS, QuantileForecast},
     engine::{EngineConfig, forecast_series},
     events::{ApplyError, EventSet, PlanWarning},
@@ -22,6 +21,7 @@ use super::{
     paths::{PathConfig, SamplePaths, sample_paths},
     prep::fill_gaps,
     saturation::Saturation,
+    select::selection_score,
 };
 use crate::ingest::{self, SeriesKey, UsageSeries};
 
@@ -240,7 +240,10 @@ pub struct DemandForecast {
     path_grid: ForecastArrays,
 }
 
-fn ser_granularity<S: serde::Serializer>(g: &Granularity, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn ser_granularity<S: serde::Serializer>(
+    g: &Granularity,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(match g {
         Granularity::Hourly => "hour",
         Granularity::Daily => "day",
@@ -391,6 +394,44 @@ fn decompose_with(y: &[f64], periods: &[usize], robust: bool) -> Result<Decompos
     })
 }
 
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Median absolute deviation from the median.
+fn mad(x: &[f64]) -> f64 {
+    let mut v: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    let m = median(&mut v);
+    let mut d: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+    median(&mut d)
+}
+
+/// The remainder divided by the MAD of its block (`block` buckets, e.g. two weeks hourly), so
+/// that a robust z-score is judged against the local noise level: usage that grows or changes
+/// regime changes its noise too, and one global scale would flag every hour of the noisier
+/// period. A block's scale is floored at a quarter of the global MAD; with no spread at all
+/// the remainder is returned unchanged.
+fn locally_scaled(rem: &[f64], block: usize) -> Vec<f64> {
+    let global = mad(rem);
+    if global.is_nan() || global <= 0.0 {
+        return rem.to_vec();
+    }
+    rem.chunks(block.max(1))
+        .flat_map(|c| {
+            let s = mad(c).max(0.25 * global);
+            c.iter().map(move |r| r / s)
+        })
+        .collect()
+}
+
 /// Leave-one-window-out coverage of calibrated p10–p90 and p02.5–p97.5 on a backtest.
 fn measured_coverage(bt: &BacktestResult, cfg: &ConformalConfig) -> Option<MeasuredCoverage> {
     let w = bt.windows.len();
@@ -474,7 +515,16 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
         ));
     } else {
         let d = decompose_robust(&filled, &periods.usable)?;
-        let found = anomaly::detect_anomalies(&filled, &d.remainder, &settings.anomalies);
+        let block = match granularity {
+            Granularity::Hourly => 14 * 24,
+            Granularity::Daily => 56,
+            Granularity::Weekly => 26,
+        };
+        let local = locally_scaled(&d.remainder, block);
+        let mut found = anomaly::detect_anomalies(&filled, &local, &settings.anomalies);
+        for a in &mut found {
+            a.size = d.remainder[a.start_index..=a.end_index].iter().sum();
+        }
         if settings.clean_anomalies && !found.is_empty() {
             values = anomaly::clean_anomalies(&filled, &d.remainder, &found);
             cleaned = true;
@@ -504,7 +554,6 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
     let longest = periods.usable.last().copied().unwrap_or(shift_season);
     let shift_cfg = settings
         .shifts
-        .clone()
         .with_min_history_points(Some((2 * longest).max(settings.horizon.min(n / 2))));
     let shifts = anomaly::detect_level_shifts(&values, shift_season, &shift_cfg);
     let level_shifts: Vec<ShiftRecord> = shifts
@@ -571,7 +620,10 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
         ));
     }
     if gaps.total() > 0 {
-        notes.push(format!("{} non-finite values filled before fitting", gaps.total()));
+        notes.push(format!(
+            "{} non-finite values filled before fitting",
+            gaps.total()
+        ));
     }
     notes.extend(f.info.notes.iter().cloned());
     let forecast = ForecastArrays::from_quantiles(start, step_s, &f.quantiles);

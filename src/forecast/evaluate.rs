@@ -128,10 +128,12 @@ pub fn evaluate_series(
     fill_gaps(y)?;
     let season = granularity.mase_season();
     let cfg = BacktestConfig::new(settings.horizon, settings.windows, settings.step, season);
-    let cfg = cfg.fitted_to(y.len()).ok_or(ForecastError::NotEnoughHistory {
-        needed: cfg.min_train + settings.horizon,
-        have: y.len(),
-    })?;
+    let cfg = cfg
+        .fitted_to(y.len())
+        .ok_or(ForecastError::NotEnoughHistory {
+            needed: cfg.min_train + settings.horizon,
+            have: y.len(),
+        })?;
     let mut models = candidate_models(granularity);
     let n_candidates = models.len();
     let baselines: Vec<Box<dyn Model>> = vec![
@@ -140,7 +142,11 @@ pub fn evaluate_series(
         Box::new(MstlEts::new(granularity)),
     ];
     let labels: Vec<String> = models.iter().map(|m| m.label()).collect();
-    models.extend(baselines.into_iter().filter(|b| !labels.contains(&b.label())));
+    models.extend(
+        baselines
+            .into_iter()
+            .filter(|b| !labels.contains(&b.label())),
+    );
     let results: Vec<BacktestResult> = backtest_all(y, &models, &cfg)?;
     let refs: Vec<&BacktestResult> = results.iter().collect();
     let among: Vec<usize> = (0..n_candidates).collect();
@@ -162,11 +168,7 @@ pub fn evaluate_series(
         step: cfg.step,
         evaluated: report.eval_windows,
         models: rows,
-        picks: report
-            .picks
-            .into_iter()
-            .take(n_candidates)
-            .collect(),
+        picks: report.picks.into_iter().take(n_candidates).collect(),
     })
 }
 

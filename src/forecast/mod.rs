@@ -43,15 +43,16 @@ pub use conformal::{
     CalibrationMode, Calibrator, ConformalConfig, EVAL_LEVELS, QuantileForecast, STANDARD_LEVELS,
 };
 pub use demand::{
-    AnomalyRecord, CandidateScore, Decomposition, DemandForecast, ForecastArrays,
-    ForecastSettings, MeasuredCoverage, ShiftRecord, apply_events, decompose, forecast_usage,
-    granularity_of,
+    AnomalyRecord, CandidateScore, Decomposition, DemandForecast, ForecastArrays, ForecastSettings,
+    MeasuredCoverage, ShiftRecord, apply_events, decompose, forecast_usage, granularity_of,
 };
 pub use engine::{EngineConfig, SeriesForecast, forecast_series};
-pub use evaluate::{EvaluationSettings, ModelEvaluation, SNAIVE, SeriesEvaluation, evaluate_series};
+pub use evaluate::{
+    EvaluationSettings, ModelEvaluation, SNAIVE, SeriesEvaluation, evaluate_series,
+};
 pub use holdout::{
-    HoldoutConfig, HoldoutReport, HoldoutRow, HoldoutWindow, holdout_evaluation, holdout_evaluation_among,
-    holdout_evaluation_refs,
+    HoldoutConfig, HoldoutReport, HoldoutRow, HoldoutWindow, holdout_evaluation,
+    holdout_evaluation_among, holdout_evaluation_refs,
 };
 pub use metrics::{Scale, coverage, mase, pinball, rmsse, scaled_crps, smape, winkler};
 pub use models::{

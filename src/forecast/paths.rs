@@ -293,4 +293,36 @@ mod tests {
         assert!(r > 0.8, "correlation {r}");
         assert!(sample_paths(&q, 1.0, &PathConfig::default()).is_err());
     }
+
+    #[test]
+    fn level_uncertainty_persists_along_paths() {
+        // Calibrated for 2 steps, extrapolated to 400: widths grow like sqrt(k), so late steps
+        // are dominated by a level that must persist (correlation near 1), unlike the
+        // AR(1) part which decorrelates within tens of steps at phi 0.5.
+        let errors = ar_errors(300, 2, 0.5, 5);
+        let c = Calibrator::from_scaled_errors(&errors, &ConformalConfig::default()).unwrap();
+        let q = c.calibrate(&[100.0; 400], 1.0, &path_levels()).unwrap();
+        let p = sample_paths(
+            &q,
+            0.5,
+            &PathConfig {
+                n_paths: 3000,
+                seed: 8,
+            },
+        )
+        .unwrap();
+        let corr = |i: usize, j: usize| {
+            let (x, y): (Vec<f64>, Vec<f64>) = (0..p.n_paths())
+                .map(|k| (p.path(k)[i], p.path(k)[j]))
+                .unzip();
+            let m = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let (mx, my) = (m(&x), m(&y));
+            let cov: f64 = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum();
+            let vx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+            let vy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+            cov / (vx * vy).sqrt()
+        };
+        assert!(corr(300, 399) > 0.9, "late steps {}", corr(300, 399));
+        assert!(corr(0, 60) < 0.2, "first step vs step 60 {}", corr(0, 60));
+    }
 }
