@@ -417,11 +417,13 @@ fn mad(x: &[f64]) -> f64 {
 /// The remainder divided by the MAD of its block (`block` buckets, e.g. two weeks hourly), so
 /// that a robust z-score is judged against the local noise level: usage that grows or changes
 /// regime changes its noise too, and one global scale would flag every hour of the noisier
-/// period. A block's scale is floored at a quarter of the global MAD; with no spread at all
-/// the remainder is returned unchanged.
-fn locally_scaled(rem: &[f64], block: usize) -> Vec<f64> {
+/// period. A block's scale is floored at a quarter of the global MAD; with no spread beyond
+/// round-off (global MAD ≤ 1e-9 × the median |value|) the remainder is returned unchanged.
+fn locally_scaled(rem: &[f64], values: &[f64], block: usize) -> Vec<f64> {
     let global = mad(rem);
-    if global.is_nan() || global <= 0.0 {
+    let mut abs: Vec<f64> = values.iter().map(|v| v.abs()).collect();
+    let floor = 1e-9 * median(&mut abs);
+    if global.is_nan() || global <= floor || global <= 0.0 {
         return rem.to_vec();
     }
     rem.chunks(block.max(1))
@@ -520,7 +522,7 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
             Granularity::Daily => 56,
             Granularity::Weekly => 26,
         };
-        let local = locally_scaled(&d.remainder, block);
+        let local = locally_scaled(&d.remainder, &filled, block);
         let mut found = anomaly::detect_anomalies(&filled, &local, &settings.anomalies);
         for a in &mut found {
             a.size = d.remainder[a.start_index..=a.end_index].iter().sum();
