@@ -213,6 +213,10 @@ pub struct DemandForecast {
     pub periods: Vec<usize>,
     /// Domain periods dropped because the history is too short.
     pub dropped_periods: Vec<usize>,
+    /// Periods a periodogram finds in the history (augurs): advice only. The model uses the
+    /// domain periods, because detection is unreliable (e.g. 23 instead of 24 on M4 hourly);
+    /// a mismatch is worth a look.
+    pub detected_periods: Vec<u32>,
     /// Steps whose quantiles are calibrated on backtest errors (0: none); later steps are
     /// extrapolated.
     pub calibrated_steps: usize,
@@ -586,6 +590,12 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
         ));
     }
     let train = &values[from..];
+    let detected_periods = if values.len() >= 8 {
+        use augurs::seasons::Detector;
+        augurs::seasons::PeriodogramDetector::default().detect(&values)
+    } else {
+        Vec::new()
+    };
 
     let bt_h = settings
         .backtest_horizon
@@ -649,6 +659,7 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
         notes,
         periods: granularity.periods(train.len()).usable,
         dropped_periods: periods.dropped,
+        detected_periods,
         calibrated_steps,
         candidates,
         coverage,
