@@ -34,6 +34,9 @@ pub enum Command {
     /// Rolling-origin backtest of the forecasting models: MASE, RMSSE, sMAPE, pinball, CRPS,
     /// coverage and Winkler score per series and overall.
     Backtest(BacktestArgs),
+    /// Recommend commitments (reserved vs on-demand) per pool of a rate card from the forecast
+    /// distribution, with finance figures and the baselines beside them.
+    Plan(PlanArgs),
     /// Generate the deterministic synthetic FOCUS 1.2 export of the demo company.
     Synth(SynthArgs),
 }
@@ -239,6 +242,50 @@ pub struct BacktestArgs {
     pub out: Option<PathBuf>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RiskArg {
+    /// Plan against the lower quartile of demand (commit less).
+    Conservative,
+    /// Minimise expected cost.
+    Balanced,
+    /// Plan against the upper quartile of demand (commit more).
+    Aggressive,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Rate card (TOML): pools, on-demand rates and commitment offers.
+    #[arg(long, value_name = "FILE")]
+    pub rates: PathBuf,
+    /// Existing commitments (TOML); their expirations are modelled over the horizon.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Planning horizon (h, d, w, y).
+    #[arg(long, default_value = "3y", value_parser = parse_span)]
+    pub horizon: Span,
+    /// Risk setting.
+    #[arg(long, value_enum, default_value = "balanced")]
+    pub risk: RiskArg,
+    /// Plan as of this date (UTC midnight): history after it is ignored. Default: the end of
+    /// the data.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Annual cost of capital for the payment-option choice and NPV, e.g. 0.08.
+    #[arg(long, default_value = "0")]
+    pub cost_of_capital: rust_decimal::Decimal,
+    /// Demand sample paths per series.
+    #[arg(long, default_value_t = 200)]
+    pub paths: usize,
+    /// Seed of the sample paths.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output: .json (everything) or .csv (the recommendation table).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
 /// A span of time given on the command line, e.g. `90d`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
@@ -292,6 +339,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ingest(args) => ingest_cmd(args),
         Command::Forecast(args) => crate::forecast_cli::forecast_cmd(args),
         Command::Backtest(args) => crate::forecast_cli::backtest_cmd(args),
+        Command::Plan(args) => crate::plan_cli::plan_cmd(args),
         Command::Synth(args) => synth_cmd(args),
     }
 }

@@ -19,7 +19,7 @@ use capplan::ingest::{self, SeriesKey, UsageSeries};
 
 use crate::cli::{BacktestArgs, ForecastArgs, Span, UsageError, sidecar, truncate};
 
-fn progress(n: usize, what: &str) -> ProgressBar {
+pub(crate) fn progress(n: usize, what: &str) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr());
     if let Ok(style) =
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} series, {elapsed} (eta {eta})")
@@ -30,7 +30,7 @@ fn progress(n: usize, what: &str) -> ProgressBar {
     pb
 }
 
-fn out_ext(path: &Path, allowed: &[&str]) -> Result<String, UsageError> {
+pub(crate) fn out_ext(path: &Path, allowed: &[&str]) -> Result<String, UsageError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

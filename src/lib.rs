@@ -7,4 +7,6 @@ pub mod export;
 pub mod forecast;
 pub mod ingest;
 pub mod money;
+pub mod plan;
+pub mod pricing;
 pub mod synth;

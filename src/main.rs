@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod cli;
 mod forecast_cli;
+mod plan_cli;
 
 fn main() -> ExitCode {
     let parsed = match cli::Cli::try_parse() {

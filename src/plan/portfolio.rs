@@ -1,0 +1,268 @@
+//! A plan for a whole rate card: per pool, the demand paths of the series it covers (from
+//! their forecasts), the existing commitments from the inventory, the offers with their payment
+//! option chosen by present value, the optimal purchase and the baselines beside it (all
+//! on-demand and the providers' 7/30/60-day lookback replay).
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::{
+    Demand, FinanceParams, LookbackRecommendation, OfferChoice, PlanError, PlanOptions, PoolPlan,
+    PoolProblem, Pricing, Risk, lookback_replay, optimize,
+};
+use crate::forecast::DemandForecast;
+use crate::ingest::UsageSeries;
+use crate::money::Money;
+use crate::pricing::{Inventory, PaymentChoice, Pool, RateCard};
+
+/// Settings of [`plan_portfolio`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortfolioSettings {
+    /// Risk setting of the optimizer.
+    pub risk: Risk,
+    /// Sample paths drawn per forecast.
+    pub paths: usize,
+    /// Seed of the paths (the same for every series, so series of one pool move together).
+    pub seed: u64,
+    /// Annual cost of capital for the payment-option choice and NPV.
+    pub cost_of_capital: Decimal,
+    /// Lookback windows of the providers' rule, in days.
+    pub lookback_days: Vec<usize>,
+}
+
+impl Default for PortfolioSettings {
+    fn default() -> Self {
+        Self {
+            risk: Risk::Balanced,
+            paths: 200,
+            seed: 0,
+            cost_of_capital: Decimal::ZERO,
+            lookback_days: vec![7, 30, 60],
+        }
+    }
+}
+
+/// A baseline evaluated on the same forecast as the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Baseline {
+    /// `all on-demand`, `lookback 30d`, ...
+    pub name: String,
+    /// Expected total cost over the horizon (commitments for their full terms + on-demand).
+    pub expected_cost: Money,
+    /// Expected savings against all on-demand.
+    pub expected_savings: Money,
+    /// What the rule would buy (lookback rules only).
+    pub recommendation: Option<LookbackRecommendation>,
+}
+
+/// The plan of one pool.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolResult {
+    /// Pool id.
+    pub pool: String,
+    /// Pool unit.
+    pub unit: String,
+    /// The series whose demand the pool covers (`dim=value,...`).
+    pub series: Vec<String>,
+    /// Payment option chosen per kind and term, with the comparison.
+    pub payment_choices: Vec<PaymentChoice>,
+    /// Existing commitments over the horizon, units in the first hour.
+    pub existing_units_now: f64,
+    /// The optimal plan.
+    pub plan: PoolPlan,
+    /// Baselines on the same forecast.
+    pub baselines: Vec<Baseline>,
+}
+
+/// Pools the plan could not cover, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    /// Pool id.
+    pub pool: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A plan for every pool of a rate card.
+#[derive(Debug, Clone, Serialize)]
+pub struct Portfolio {
+    /// Pools planned, in rate-card order.
+    pub pools: Vec<PoolResult>,
+    /// Pools skipped, in rate-card order.
+    pub skipped: Vec<Skipped>,
+}
+
+fn dims(key: &crate::ingest::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
+    key.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// The offers of a pool after the payment choice: the chosen offer of every kind and term.
+fn offer_choices(
+    card: &RateCard,
+    pool: &Pool,
+    cost_of_capital: Decimal,
+) -> Result<(Vec<OfferChoice>, Vec<PaymentChoice>), PlanError> {
+    let choices = card
+        .best_payment_options(pool.id(), cost_of_capital)
+        .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
+    let offers = choices
+        .iter()
+        .filter_map(|c| card.offer(&c.chosen))
+        .map(|o| OfferChoice {
+            id: o.id().to_owned(),
+            term_hours: o.term_hours() as usize,
+            effective_hourly: o.effective_hourly(),
+            upfront_per_unit: o.upfront(),
+            recurring_hourly: o.recurring_hourly(),
+        })
+        .collect();
+    Ok((offers, choices))
+}
+
+/// Plan every pool of `card`: demand from the forecasts of the series each pool covers (hourly
+/// forecasts sharing one start), existing commitments from `inventory`, baselines from the
+/// hourly `history` of the same series (the lookback rule replays its last days).
+///
+/// # Errors
+///
+/// [`PlanError`] for inconsistent inputs (forecasts on different grids, non-hourly forecasts).
+pub fn plan_portfolio(
+    card: &RateCard,
+    inventory: &Inventory,
+    forecasts: &[DemandForecast],
+    history: &[UsageSeries],
+    settings: &PortfolioSettings,
+) -> Result<Portfolio, PlanError> {
+    let Some(first) = forecasts.first() else {
+        return Err(PlanError::InvalidInput("no forecasts to plan on".into()));
+    };
+    let start = first.forecast.start;
+    let hours = first.forecast.horizon();
+    if forecasts.iter().any(|f| {
+        f.forecast.start != start
+            || f.forecast.step_seconds != 3600
+            || f.forecast.horizon() != hours
+    }) {
+        return Err(PlanError::InvalidInput(
+            "planning needs hourly forecasts that share one start and horizon".into(),
+        ));
+    }
+    let mut pools = Vec::new();
+    let mut skipped = Vec::new();
+    for pool in card.pools() {
+        let matched: Vec<&DemandForecast> = forecasts
+            .iter()
+            .filter(|f| pool.covers(dims(&f.key), &f.unit))
+            .collect();
+        if matched.is_empty() {
+            skipped.push(Skipped {
+                pool: pool.id().to_owned(),
+                reason: format!(
+                    "no usage series matches it (unit {}); spend-based pools need a cost series",
+                    pool.series_unit().unwrap_or("any")
+                ),
+            });
+            continue;
+        }
+        // Demand paths: the sum of the matched series' paths (same seed: they move together).
+        let mut paths = vec![vec![0.0; hours]; settings.paths];
+        for f in &matched {
+            let p = f
+                .sample_paths(settings.paths, settings.seed)
+                .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
+            for (i, path) in paths.iter_mut().enumerate() {
+                for (t, v) in path.iter_mut().enumerate() {
+                    *v += pool.to_pool_units(p.path(i)[t]);
+                }
+            }
+        }
+        // History of the same series, in pool units, aligned to the end.
+        let mut hist: Vec<f64> = Vec::new();
+        for s in history
+            .iter()
+            .filter(|s| pool.covers(dims(&s.key), &s.unit))
+        {
+            if hist.len() < s.values.len() {
+                let mut longer = vec![0.0; s.values.len() - hist.len()];
+                longer.extend(hist);
+                hist = longer;
+            }
+            let off = hist.len() - s.values.len();
+            for (i, v) in s.values.iter().enumerate() {
+                hist[off + i] += pool.to_pool_units(*v);
+            }
+        }
+        let existing = inventory.coverage(pool.id(), start, hours);
+        let hist_start = start - chrono::Duration::hours(hist.len() as i64);
+        let hist_existing = inventory.coverage(pool.id(), hist_start, hist.len());
+        let hist_residual: Vec<f64> = hist
+            .iter()
+            .zip(&hist_existing)
+            .map(|(d, e)| (d - e).max(0.0))
+            .collect();
+
+        let (offers, payment_choices) = offer_choices(card, pool, settings.cost_of_capital)?;
+        if offers.is_empty() {
+            skipped.push(Skipped {
+                pool: pool.id().to_owned(),
+                reason: "the pool has no offers".into(),
+            });
+            continue;
+        }
+        let pricing = Pricing {
+            currency: pool.currency(),
+            on_demand_hourly: pool.on_demand_rate(),
+            offers,
+        };
+        let finance = FinanceParams {
+            annual_cost_of_capital: settings.cost_of_capital,
+            start: Some(start.naive_utc()),
+        };
+        let whole_units =
+            !pool.unit().contains('$') && !pool.unit().to_ascii_uppercase().contains("USD");
+        let demand = Demand { hours, paths };
+        let opts = PlanOptions {
+            risk: settings.risk,
+            whole_units,
+            finance: finance.clone(),
+        };
+        let plan = optimize(&demand, &existing, &pricing, &opts)?;
+        let problem = PoolProblem::new(&demand, &existing, &pricing)?;
+        let mut baselines = vec![Baseline {
+            name: "all on-demand".into(),
+            expected_cost: plan.on_demand_cost,
+            expected_savings: Money::zero(pool.currency()),
+            recommendation: None,
+        }];
+        if !hist_residual.is_empty() {
+            for &days in &settings.lookback_days {
+                if let Some(rec) = lookback_replay(
+                    &hist_residual,
+                    days,
+                    &pricing.offers,
+                    pricing.currency,
+                    pricing.on_demand_hourly,
+                )? {
+                    let levels = problem.levels_for_lookback(&rec, true)?;
+                    let eval = problem.evaluate(Risk::Balanced, &levels, &finance)?;
+                    baselines.push(Baseline {
+                        name: format!("lookback {days}d"),
+                        expected_cost: eval.expected_cost,
+                        expected_savings: eval.expected_savings,
+                        recommendation: Some(rec),
+                    });
+                }
+            }
+        }
+        pools.push(PoolResult {
+            pool: pool.id().to_owned(),
+            unit: pool.unit().to_owned(),
+            series: matched.iter().map(|f| f.key.to_string()).collect(),
+            payment_choices,
+            existing_units_now: existing.first().copied().unwrap_or(0.0),
+            plan,
+            baselines,
+        });
+    }
+    Ok(Portfolio { pools, skipped })
+}

@@ -1,0 +1,1050 @@
+//! The rate card: pools of interchangeable usage, their on-demand rate and the commitment
+//! offers that can cover them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use toml::{Spanned, Value};
+
+use super::error::{PricingError, Warning, did_you_mean};
+use super::pv::{PaymentChoice, choose_payment_options};
+use super::source::{Problem, Src, quote_list};
+use super::types::{OfferKind, Payment, Term};
+use crate::money::{Currency, Money, Rate};
+
+/// Which usage series a pool covers: every listed dimension must be present in the series
+/// key with one of the listed values (a single value is the common case).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct MatchRule(BTreeMap<String, Vec<String>>);
+
+impl MatchRule {
+    /// A rule from `dimension → accepted values`.
+    pub fn new(rules: BTreeMap<String, Vec<String>>) -> Self {
+        MatchRule(rules)
+    }
+
+    /// The dimension → accepted values map, ordered by dimension.
+    pub fn rules(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.0
+    }
+
+    /// Whether a series with these `(dimension, value)` pairs is covered: every dimension of
+    /// the rule is present with an accepted value. Extra series dimensions are ignored.
+    pub fn matches<'a, I>(&self, dims: I) -> bool
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let dims: BTreeMap<&str, &str> = dims.into_iter().collect();
+        self.0.iter().all(|(k, accepted)| {
+            dims.get(k.as_str())
+                .is_some_and(|v| accepted.iter().any(|a| a == v))
+        })
+    }
+}
+
+/// A set of usage that commitments can cover interchangeably, with its on-demand price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    id: String,
+    description: String,
+    #[serde(rename = "match")]
+    match_rule: MatchRule,
+    unit: String,
+    series_unit: Option<String>,
+    #[serde(with = "rust_decimal::serde::str")]
+    usage_per_unit: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    on_demand_rate: Decimal,
+    currency: Currency,
+    offers: Vec<Offer>,
+    #[serde(skip)]
+    origin: Origin,
+}
+
+/// Where an item was defined (for messages).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl Pool {
+    /// Unique id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Free-text description (may be empty).
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// Which series the pool covers.
+    pub fn match_rule(&self) -> &MatchRule {
+        &self.match_rule
+    }
+    /// The unit commitments and on-demand rate are expressed in (e.g. "instance-hours").
+    pub fn unit(&self) -> &str {
+        &self.unit
+    }
+    /// The unit a matching series must have (e.g. "Hours"), if the card says.
+    pub fn series_unit(&self) -> Option<&str> {
+        self.series_unit.as_deref()
+    }
+    /// How many units of the series make one pool unit (default 1).
+    pub fn usage_per_unit(&self) -> Decimal {
+        self.usage_per_unit
+    }
+    /// On-demand price per pool unit-hour.
+    pub fn on_demand_rate(&self) -> Decimal {
+        self.on_demand_rate
+    }
+    /// The on-demand price as a [`Rate`].
+    pub fn on_demand(&self) -> Rate {
+        Rate::new(Money::new(self.on_demand_rate, self.currency))
+    }
+    /// Currency of every price in the pool.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+    /// The pool's offers, in file order (TOML first, then CSV rows).
+    pub fn offers(&self) -> &[Offer] {
+        &self.offers
+    }
+    pub(crate) fn push_offer(&mut self, offer: Offer) {
+        self.offers.push(offer);
+    }
+    /// Source name and line where the pool was defined.
+    pub fn defined_at(&self) -> (&str, usize) {
+        (&self.origin.file, self.origin.line)
+    }
+    /// Whether the pool covers a series with these dimensions and unit (the unit is checked
+    /// only if the card gives `series_unit`).
+    pub fn covers<'a, I>(&self, dims: I, series_unit: &str) -> bool
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        self.series_unit.as_deref().is_none_or(|u| u == series_unit)
+            && self.match_rule.matches(dims)
+    }
+    /// Converts a usage quantity in the series' unit to pool units (divides by
+    /// [`Pool::usage_per_unit`]). Usage stays `f64`; money is never computed here.
+    pub fn to_pool_units(&self, usage: f64) -> f64 {
+        let factor: f64 = self.usage_per_unit.try_into().unwrap_or(1.0);
+        usage / factor
+    }
+}
+
+/// One purchasable commitment offer of a pool, per pool unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Offer {
+    id: String,
+    pool: String,
+    kind: OfferKind,
+    term: Term,
+    payment: Payment,
+    #[serde(with = "rust_decimal::serde::str")]
+    upfront: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    recurring_hourly: Decimal,
+    currency: Currency,
+    #[serde(skip)]
+    on_demand_rate: Decimal,
+    #[serde(skip)]
+    origin: Origin,
+}
+
+impl Offer {
+    /// Unique id (across the rate card).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Id of the pool it covers.
+    pub fn pool(&self) -> &str {
+        &self.pool
+    }
+    /// Kind of commitment.
+    pub fn kind(&self) -> OfferKind {
+        self.kind
+    }
+    /// Term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+    /// Payment option.
+    pub fn payment(&self) -> Payment {
+        self.payment
+    }
+    /// One-time fee per unit, paid at purchase.
+    pub fn upfront(&self) -> Decimal {
+        self.upfront
+    }
+    /// Recurring fee per unit-hour (billed monthly, 730 hours a month).
+    pub fn recurring_hourly(&self) -> Decimal {
+        self.recurring_hourly
+    }
+    /// Currency (always the pool's).
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+    /// The pool's on-demand rate per unit-hour (what the discount is measured against).
+    pub fn on_demand_rate(&self) -> Decimal {
+        self.on_demand_rate
+    }
+    /// Source name and line where the offer was defined (CSV: the row's line).
+    pub fn defined_at(&self) -> (&str, usize) {
+        (&self.origin.file, self.origin.line)
+    }
+    /// Hours of the term by the providers' convention: 1y = 8,760, 3y = 26,280 (365-day
+    /// years, leap days ignored; see [`Term::hours`]).
+    pub fn term_hours(&self) -> u32 {
+        self.term.hours()
+    }
+    /// Nominal cost of one unit over the whole term: `upfront + recurring × term_hours`,
+    /// exact. This is the figure to multiply by quantities; [`Offer::effective_hourly`] is
+    /// this divided by the term hours.
+    pub fn total_per_unit(&self) -> Decimal {
+        self.upfront + self.recurring_hourly * Decimal::from(self.term_hours())
+    }
+    /// Amortised hourly rate per unit: `upfront / term_hours + recurring_hourly`.
+    ///
+    /// Exact whenever the quotient terminates within 28 significant digits (for example
+    /// 2,628 / 26,280 = 0.1, and every upfront that is a 4-decimal hourly rate × the term
+    /// hours, which is how providers publish them). Otherwise the 28th significant digit is
+    /// rounded half-even, and `effective_hourly × term_hours` rounded to the scale of
+    /// [`Offer::total_per_unit`] gives back that total exactly.
+    pub fn effective_hourly(&self) -> Decimal {
+        self.total_per_unit() / Decimal::from(self.term_hours())
+    }
+    /// Discount against on-demand: `1 − effective_hourly / on_demand_rate` (0.4 = 40 %
+    /// cheaper). Negative if the offer costs more than on-demand (the card warns).
+    ///
+    /// Saturates at `Decimal::MIN` in the absurd case of an offer more than ~10^28 times the
+    /// on-demand rate, instead of overflowing.
+    pub fn discount(&self) -> Decimal {
+        self.effective_hourly()
+            .checked_div(self.on_demand_rate)
+            .and_then(|ratio| Decimal::ONE.checked_sub(ratio))
+            .unwrap_or(Decimal::MIN)
+    }
+}
+
+/// Pools and their commitment offers, validated. Build it with
+/// [`RateCard::from_toml_str`], then optionally add bulk offers with
+/// [`RateCard::extend_from_csv_str`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct RateCard {
+    pools: Vec<Pool>,
+    #[serde(skip)]
+    warnings: Vec<Warning>,
+}
+
+// ----- raw file shapes --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCard {
+    #[serde(default)]
+    pool: Vec<Spanned<RawPool>>,
+    #[serde(default)]
+    offer: Vec<Spanned<RawOffer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPool {
+    id: Spanned<Value>,
+    description: Option<Spanned<Value>>,
+    #[serde(rename = "match")]
+    match_rule: Spanned<BTreeMap<String, Spanned<Value>>>,
+    unit: Spanned<Value>,
+    series_unit: Option<Spanned<Value>>,
+    usage_per_unit: Option<Spanned<Value>>,
+    on_demand_rate: Spanned<Value>,
+    currency: Spanned<Value>,
+    #[serde(default)]
+    offer: Vec<Spanned<RawOffer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOffer {
+    id: Spanned<Value>,
+    pool: Option<Spanned<Value>>,
+    kind: Spanned<Value>,
+    term: Spanned<Value>,
+    payment: Spanned<Value>,
+    upfront: Option<Spanned<Value>>,
+    recurring_hourly: Option<Spanned<Value>>,
+    currency: Option<Spanned<Value>>,
+}
+
+const KIND_NAMES: [&str; 8] = [
+    "ri_standard",
+    "ri_convertible",
+    "savings_plan_compute",
+    "savings_plan_instance",
+    "gcp_resource_cud",
+    "gcp_spend_cud",
+    "azure_reservation",
+    "azure_savings_plan",
+];
+const TERM_NAMES: [&str; 2] = ["1y", "3y"];
+const PAYMENT_NAMES: [&str; 3] = ["no_upfront", "partial_upfront", "all_upfront"];
+
+/// The fields of an offer once parsed, before the cross-field checks.
+pub(crate) struct OfferFields {
+    pub id: String,
+    pub kind: OfferKind,
+    pub term: Term,
+    pub payment: Payment,
+    pub upfront: Decimal,
+    pub recurring_hourly: Decimal,
+    pub currency: Option<Currency>,
+}
+
+/// Why an offer's fields contradict each other (see [`check_offer`]).
+pub(crate) struct OfferConflict {
+    /// Which field to point at: "upfront" or "recurring_hourly" (or "currency").
+    pub field: &'static str,
+    pub problem: String,
+    pub expected: &'static str,
+    pub fix: String,
+}
+
+/// Cross-field checks shared by the TOML and CSV readers.
+pub(crate) fn check_offer(f: &OfferFields, pool: &Pool) -> Result<(), OfferConflict> {
+    if let Some(c) = f.currency
+        && c != pool.currency
+    {
+        return Err(OfferConflict {
+            field: "currency",
+            problem: format!(
+                "{c} differs from pool `{}`'s currency {}",
+                pool.id, pool.currency
+            ),
+            expected: "the pool's currency",
+            fix: format!(
+                "convert the prices to {} or put the offer in a pool priced in {c}",
+                pool.currency
+            ),
+        });
+    }
+    match f.payment {
+        Payment::AllUpfront if !f.recurring_hourly.is_zero() => Err(OfferConflict {
+            field: "recurring_hourly",
+            problem: format!(
+                "is {} but the payment option is all_upfront",
+                f.recurring_hourly
+            ),
+            expected: "recurring_hourly = 0 for all_upfront",
+            fix: "use payment = \"partial_upfront\", or fold the recurring fee into `upfront`"
+                .into(),
+        }),
+        Payment::NoUpfront if !f.upfront.is_zero() => Err(OfferConflict {
+            field: "upfront",
+            problem: format!("is {} but the payment option is no_upfront", f.upfront),
+            expected: "upfront = 0 for no_upfront",
+            fix: "use payment = \"partial_upfront\", or remove the upfront fee".into(),
+        }),
+        Payment::PartialUpfront if f.upfront.is_zero() || f.recurring_hourly.is_zero() => {
+            Err(OfferConflict {
+                field: if f.upfront.is_zero() {
+                    "upfront"
+                } else {
+                    "recurring_hourly"
+                },
+                problem: "is zero but the payment option is partial_upfront".into(),
+                expected: "both upfront > 0 and recurring_hourly > 0 for partial_upfront",
+                fix: "use no_upfront or all_upfront, or give both fees".into(),
+            })
+        }
+        _ if f.upfront.is_zero() && f.recurring_hourly.is_zero() => Err(OfferConflict {
+            field: "upfront",
+            problem: "and recurring_hourly are both zero: the offer would be free".into(),
+            expected: "a positive upfront fee or recurring fee",
+            fix: "give the offer's prices per pool unit".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A warning if the offer is not cheaper than on-demand.
+pub(crate) fn price_warning(offer: &Offer) -> Option<Warning> {
+    let eff = offer.effective_hourly();
+    (eff >= offer.on_demand_rate).then(|| Warning {
+        file: offer.origin.file.clone(),
+        line: offer.origin.line,
+        pool: offer.pool.clone(),
+        offer: Some(offer.id.clone()),
+        message: format!(
+            "effective hourly rate {} is not below the on-demand rate {} (discount {}): the \
+             optimizer will never buy it; check the prices' units (per unit-hour) and term",
+            eff.round_dp(6).normalize(),
+            offer.on_demand_rate.normalize(),
+            offer.discount().round_dp(4).normalize()
+        ),
+    })
+}
+
+impl Offer {
+    pub(crate) fn build(f: OfferFields, pool: &Pool, origin: Origin) -> Offer {
+        Offer {
+            id: f.id,
+            pool: pool.id.clone(),
+            kind: f.kind,
+            term: f.term,
+            payment: f.payment,
+            upfront: f.upfront,
+            recurring_hourly: f.recurring_hourly,
+            currency: pool.currency,
+            on_demand_rate: pool.on_demand_rate,
+            origin,
+        }
+    }
+}
+
+impl RateCard {
+    /// Parses and validates a TOML rate card. `source_name` (usually the path) is used in
+    /// messages. See the module documentation for the schema.
+    ///
+    /// Errors (with line, column and field): malformed TOML, unknown or missing keys, wrong
+    /// types, negative or implausible prices, duplicate pool or offer ids, unknown pool
+    /// references, a currency that differs from the pool's, fees that contradict the payment
+    /// option. Offers that are not cheaper than on-demand, and pools without offers, are
+    /// [`RateCard::warnings`], not errors.
+    pub fn from_toml_str(text: &str, source_name: &str) -> Result<RateCard, PricingError> {
+        let src = Src::new(source_name, text);
+        let raw: RawCard = toml::from_str(text).map_err(|e| src.toml_error(&e, "rate card"))?;
+        let mut card = RateCard::default();
+        let mut offer_ids: BTreeMap<String, usize> = BTreeMap::new();
+        // Pools first, so top-level [[offer]] tables may refer to any pool.
+        let mut nested: Vec<(usize, Spanned<RawOffer>)> = Vec::new();
+        for raw_pool in raw.pool {
+            let span = raw_pool.span();
+            let rp = raw_pool.into_inner();
+            let pool = parse_pool(&src, &rp, span.start)?;
+            if let Some(prev) = card.pools.iter().find(|p| p.id == pool.id) {
+                return Err(src.invalid(
+                    rp.id.span(),
+                    Problem {
+                        field: "pool.id",
+                        problem: format!(
+                            "\"{}\" is used twice (first at line {})",
+                            pool.id, prev.origin.line
+                        ),
+                        expected: "a unique pool id",
+                        fix: "rename one of the pools or merge them".into(),
+                    },
+                ));
+            }
+            let index = card.pools.len();
+            nested.extend(rp.offer.into_iter().map(|o| (index, o)));
+            card.pools.push(pool);
+        }
+        for (index, raw_offer) in nested {
+            card.add_toml_offer(&src, raw_offer, Some(index), &mut offer_ids)?;
+        }
+        for raw_offer in raw.offer {
+            card.add_toml_offer(&src, raw_offer, None, &mut offer_ids)?;
+        }
+        card.warnings = card.compute_warnings();
+        Ok(card)
+    }
+
+    fn add_toml_offer(
+        &mut self,
+        src: &Src<'_>,
+        raw: Spanned<RawOffer>,
+        parent: Option<usize>,
+        ids: &mut BTreeMap<String, usize>,
+    ) -> Result<(), PricingError> {
+        let span = raw.span();
+        let ro = raw.into_inner();
+        let id = src.string(&ro.id, "offer.id")?;
+        let field = |name: &str| format!("offer[{id}].{name}");
+        let pool_index = match (parent, &ro.pool) {
+            (Some(i), None) => i,
+            (Some(i), Some(v)) => {
+                let named = src.string(v, &field("pool"))?;
+                if named != self.pools[i].id {
+                    return Err(src.invalid(
+                        v.span(),
+                        Problem {
+                            field: &field("pool"),
+                            problem: format!(
+                                "names pool \"{named}\" but the offer is inside pool \"{}\"",
+                                self.pools[i].id
+                            ),
+                            expected: "no `pool` key in [[pool.offer]] (or the enclosing pool's id)",
+                            fix: "remove the `pool` key, or move the offer to a top-level [[offer]]"
+                                .into(),
+                        },
+                    ));
+                }
+                i
+            }
+            (None, Some(v)) => {
+                let named = src.string(v, &field("pool"))?;
+                self.pool_index(&named).ok_or_else(|| {
+                    src.invalid(v.span(), self.unknown_pool_problem(&named, &field("pool")))
+                })?
+            }
+            (None, None) => {
+                return Err(src.invalid(
+                    span.clone(),
+                    Problem {
+                        field: &field("pool"),
+                        problem: "is missing from a top-level [[offer]]".into(),
+                        expected: "the id of the pool the offer covers",
+                        fix: "add `pool = \"<pool id>\"` or nest the offer as [[pool.offer]]"
+                            .into(),
+                    },
+                ));
+            }
+        };
+        if let Some(line) = ids.get(&id) {
+            return Err(src.invalid(
+                ro.id.span(),
+                Problem {
+                    field: &field("id"),
+                    problem: format!("\"{id}\" is used twice (first at line {line})"),
+                    expected: "offer ids unique across the rate card",
+                    fix: "rename one of the offers".into(),
+                },
+            ));
+        }
+        let amount = |v: &Option<Spanned<Value>>, name: &str| -> Result<Decimal, PricingError> {
+            v.as_ref()
+                .map_or(Ok(Decimal::ZERO), |v| src.amount(v, &field(name), false))
+        };
+        let fields = OfferFields {
+            kind: src.choice(&ro.kind, &field("kind"), OfferKind::parse, &KIND_NAMES)?,
+            term: src.choice(&ro.term, &field("term"), Term::parse, &TERM_NAMES)?,
+            payment: src.choice(
+                &ro.payment,
+                &field("payment"),
+                Payment::parse,
+                &PAYMENT_NAMES,
+            )?,
+            upfront: amount(&ro.upfront, "upfront")?,
+            recurring_hourly: amount(&ro.recurring_hourly, "recurring_hourly")?,
+            currency: ro
+                .currency
+                .as_ref()
+                .map(|v| src.currency(v, &field("currency")))
+                .transpose()?,
+            id: id.clone(),
+        };
+        let pool = &self.pools[pool_index];
+        if let Err(c) = check_offer(&fields, pool) {
+            let at = match c.field {
+                "currency" => ro.currency.as_ref().map(Spanned::span),
+                "upfront" => ro.upfront.as_ref().map(Spanned::span),
+                _ => ro.recurring_hourly.as_ref().map(Spanned::span),
+            }
+            .unwrap_or_else(|| ro.payment.span());
+            return Err(src.invalid(
+                at,
+                Problem {
+                    field: &field(c.field),
+                    problem: c.problem,
+                    expected: c.expected,
+                    fix: c.fix,
+                },
+            ));
+        }
+        let line = src.line_of(span.start);
+        ids.insert(id, line);
+        let origin = Origin {
+            file: src.name.to_string(),
+            line,
+        };
+        let offer = Offer::build(fields, pool, origin);
+        self.pools[pool_index].offers.push(offer);
+        Ok(())
+    }
+
+    pub(crate) fn pool_index(&self, id: &str) -> Option<usize> {
+        self.pools.iter().position(|p| p.id == id)
+    }
+
+    pub(crate) fn unknown_pool_problem<'a>(&self, named: &str, field: &'a str) -> Problem<'a> {
+        let ids: Vec<&str> = self.pools.iter().map(|p| p.id.as_str()).collect();
+        let fix = match did_you_mean(named, ids.iter().copied()) {
+            Some(s) => format!("did you mean \"{s}\"?"),
+            None => "define the pool in the rate card or correct the id".into(),
+        };
+        Problem {
+            field,
+            problem: format!("\"{named}\" is not a pool of the rate card"),
+            expected: if ids.is_empty() {
+                "a pool id (the rate card has no pools)"
+            } else {
+                "the id of a [[pool]] in the rate card"
+            },
+            fix: if ids.is_empty() {
+                fix
+            } else {
+                format!("{fix} Known pools: {}", quote_list(&ids))
+            },
+        }
+    }
+
+    pub(crate) fn pools_mut(&mut self) -> &mut Vec<Pool> {
+        &mut self.pools
+    }
+
+    pub(crate) fn compute_warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        for p in &self.pools {
+            if p.offers.is_empty() {
+                out.push(Warning {
+                    file: p.origin.file.clone(),
+                    line: p.origin.line,
+                    pool: p.id.clone(),
+                    offer: None,
+                    message: "has no offers: its usage can only be bought on demand".into(),
+                });
+            }
+            out.extend(p.offers.iter().filter_map(price_warning));
+        }
+        out
+    }
+
+    pub(crate) fn set_warnings(&mut self, w: Vec<Warning>) {
+        self.warnings = w;
+    }
+
+    /// The pools, in file order.
+    pub fn pools(&self) -> &[Pool] {
+        &self.pools
+    }
+
+    /// The pool with this id.
+    pub fn pool(&self, id: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.id == id)
+    }
+
+    /// The offer with this id (ids are unique across the card).
+    pub fn offer(&self, id: &str) -> Option<&Offer> {
+        self.offers().find(|o| o.id == id)
+    }
+
+    /// Every offer, pool by pool in file order.
+    pub fn offers(&self) -> impl Iterator<Item = &Offer> {
+        self.pools.iter().flat_map(|p| p.offers.iter())
+    }
+
+    /// The pools that cover a series with these dimensions and unit, in file order. A series
+    /// can be covered by several pools (an instance-type pool and a spend-based Savings Plan
+    /// pool, for example); the planner decides the order in which they apply.
+    pub fn pools_for<'a, I>(&self, dims: I, series_unit: &str) -> Vec<&Pool>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        let dims: Vec<(&str, &str)> = dims.into_iter().collect();
+        self.pools
+            .iter()
+            .filter(|p| p.covers(dims.iter().copied(), series_unit))
+            .collect()
+    }
+
+    /// Non-fatal findings: offers not cheaper than on-demand, pools without offers. In file
+    /// order, TOML before CSV.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// For each (kind, term) of `pool`'s offers, the payment option with the lowest present
+    /// value per unit-hour at `cost_of_capital` (annual, 0.08 = 8 %), ties going to less
+    /// upfront, with the full comparison. Errors on an unknown pool or an out-of-range rate.
+    pub fn best_payment_options(
+        &self,
+        pool: &str,
+        cost_of_capital: Decimal,
+    ) -> Result<Vec<PaymentChoice>, PricingError> {
+        let p = self.pool(pool).ok_or_else(|| PricingError::UnknownPool {
+            pool: pool.to_string(),
+            known: self.pools.iter().map(|p| p.id.clone()).collect(),
+        })?;
+        choose_payment_options(&p.id, &p.offers, cost_of_capital)
+    }
+}
+
+fn parse_pool(src: &Src<'_>, rp: &RawPool, start: usize) -> Result<Pool, PricingError> {
+    let id = src.string(&rp.id, "pool.id")?;
+    let field = |name: &str| format!("pool[{id}].{name}");
+    let description = rp
+        .description
+        .as_ref()
+        .map(|v| src.string(v, &field("description")))
+        .transpose()?
+        .unwrap_or_default();
+    let match_rule = parse_match(src, &rp.match_rule, &field("match"))?;
+    let series_unit = rp
+        .series_unit
+        .as_ref()
+        .map(|v| src.string(v, &field("series_unit")))
+        .transpose()?;
+    let usage_per_unit = rp
+        .usage_per_unit
+        .as_ref()
+        .map(|v| src.amount(v, &field("usage_per_unit"), true))
+        .transpose()?
+        .unwrap_or(Decimal::ONE);
+    Ok(Pool {
+        unit: src.string(&rp.unit, &field("unit"))?,
+        series_unit,
+        usage_per_unit,
+        on_demand_rate: src.amount(&rp.on_demand_rate, &field("on_demand_rate"), true)?,
+        currency: src.currency(&rp.currency, &field("currency"))?,
+        description,
+        match_rule,
+        offers: Vec::new(),
+        origin: Origin {
+            file: src.name.to_string(),
+            line: src.line_of(start),
+        },
+        id,
+    })
+}
+
+fn parse_match(
+    src: &Src<'_>,
+    raw: &Spanned<BTreeMap<String, Spanned<Value>>>,
+    field: &str,
+) -> Result<MatchRule, PricingError> {
+    if raw.get_ref().is_empty() {
+        return Err(src.invalid(
+            raw.span(),
+            Problem {
+                field,
+                problem: "lists no dimension, so it would match every series".into(),
+                expected: "a table such as { service = \"Amazon Elastic Compute Cloud\", \
+                           region = \"us-east-1\" }",
+                fix: "list the dimensions that identify the pool's usage".into(),
+            },
+        ));
+    }
+    let mut rules = BTreeMap::new();
+    for (dim, v) in raw.get_ref() {
+        let f = format!("{field}.{dim}");
+        let values: Vec<String> = match v.get_ref() {
+            Value::Array(items) if !items.is_empty() => {
+                let mut out = BTreeSet::new();
+                for item in items {
+                    match item {
+                        Value::String(s) if !s.is_empty() => {
+                            out.insert(s.clone());
+                        }
+                        _ => return Err(match_value_error(src, v, &f)),
+                    }
+                }
+                out.into_iter().collect()
+            }
+            Value::String(s) if !s.is_empty() => vec![s.clone()],
+            _ => return Err(match_value_error(src, v, &f)),
+        };
+        rules.insert(dim.clone(), values);
+    }
+    Ok(MatchRule(rules))
+}
+
+fn match_value_error(src: &Src<'_>, v: &Spanned<Value>, field: &str) -> PricingError {
+    src.invalid(
+        v.span(),
+        Problem {
+            field,
+            problem: format!("is a {} and not a dimension value", v.get_ref().type_str()),
+            expected: "a non-empty string, or a non-empty array of strings (any of them matches)",
+            fix: "write the value exactly as it appears in the usage series, e.g. \"us-east-1\""
+                .into(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    const CARD: &str = r#"
+[[pool]]
+id = "ec2-m6i-use1"
+description = "m6i in us-east-1"
+match = { service = "Amazon Elastic Compute Cloud", region = "us-east-1", family = "m6i" }
+unit = "normalized unit-hours"
+on_demand_rate = "0.25"
+currency = "USD"
+
+[[pool.offer]]
+id = "m6i-3y-all"
+kind = "ri_standard"
+term = "3y"
+payment = "all_upfront"
+upfront = "2628"
+
+[[pool.offer]]
+id = "m6i-1y-no"
+kind = "ri_standard"
+term = "1y"
+payment = "no_upfront"
+recurring_hourly = 0.16
+
+[[pool.offer]]
+id = "m6i-1y-partial"
+kind = "ri_standard"
+term = "1y"
+payment = "partial_upfront"
+upfront = 700.8
+recurring_hourly = "0.08"
+
+[[pool]]
+id = "sp"
+match = { service = ["Amazon Elastic Compute Cloud", "AWS Lambda"] }
+unit = "USD/hour on-demand equivalent"
+on_demand_rate = 1
+currency = "usd"
+
+[[offer]]
+pool = "sp"
+id = "sp-1y-no"
+kind = "savings_plan_compute"
+term = "1y"
+payment = "no_upfront"
+recurring_hourly = "1.2"
+"#;
+
+    fn card() -> RateCard {
+        RateCard::from_toml_str(CARD, "rates.toml").unwrap()
+    }
+
+    #[test]
+    fn parses_pools_offers_and_derived_rates() {
+        let c = card();
+        assert_eq!(c.pools().len(), 2);
+        let o = c.offer("m6i-3y-all").unwrap();
+        assert_eq!(o.term_hours(), 26_280);
+        assert_eq!(o.effective_hourly(), d("0.1"));
+        assert_eq!(o.discount(), d("0.6"));
+        assert_eq!(o.total_per_unit(), d("2628"));
+        let no = c.offer("m6i-1y-no").unwrap();
+        assert_eq!(no.effective_hourly(), d("0.16"));
+        assert_eq!(no.discount(), d("0.36"));
+        // 700.8 / 8760 = 0.08, + 0.08
+        let partial = c.offer("m6i-1y-partial").unwrap();
+        assert_eq!(partial.effective_hourly(), d("0.16"));
+        assert_eq!(partial.total_per_unit(), d("1401.6"));
+        let sp = c.offer("sp-1y-no").unwrap();
+        assert_eq!(sp.pool(), "sp");
+        assert_eq!(sp.currency(), Currency::USD);
+        assert_eq!(c.pool("sp").unwrap().offers().len(), 1);
+        assert_eq!(
+            c.pool("ec2-m6i-use1").unwrap().defined_at(),
+            ("rates.toml", 2)
+        );
+        assert_eq!(o.defined_at().1, 10);
+    }
+
+    #[test]
+    fn warns_about_offers_dearer_than_on_demand() {
+        let c = card();
+        assert_eq!(c.warnings().len(), 1, "{:?}", c.warnings());
+        let w = &c.warnings()[0];
+        assert_eq!(w.offer.as_deref(), Some("sp-1y-no"));
+        assert!(w.to_string().contains("line 39"), "{w}");
+        assert!(w.message.contains("not below the on-demand"));
+    }
+
+    #[test]
+    fn matching_requires_all_dimensions() {
+        let c = card();
+        let ec2 = [
+            ("service", "Amazon Elastic Compute Cloud"),
+            ("region", "us-east-1"),
+            ("family", "m6i"),
+            ("account", "x"),
+        ];
+        let ids: Vec<&str> = c.pools_for(ec2, "Hours").iter().map(|p| p.id()).collect();
+        assert_eq!(ids, ["ec2-m6i-use1", "sp"]);
+        let lambda = [("service", "AWS Lambda"), ("region", "eu-west-1")];
+        let ids: Vec<&str> = c.pools_for(lambda, "x").iter().map(|p| p.id()).collect();
+        assert_eq!(ids, ["sp"]);
+        assert!(c.pools_for([("region", "us-east-1")], "Hours").is_empty());
+    }
+
+    #[test]
+    fn best_payment_option_by_present_value() {
+        let c = card();
+        let choices = c
+            .best_payment_options("ec2-m6i-use1", Decimal::ZERO)
+            .unwrap();
+        // (ri_standard, 1y) and (ri_standard, 3y)
+        assert_eq!(choices.len(), 2);
+        let one = &choices[0];
+        assert_eq!(one.term, Term::OneYear);
+        // Equal nominal cost at 0 %: tie goes to less upfront.
+        assert_eq!(one.chosen, "m6i-1y-no");
+        assert_eq!(one.candidates[0].pv_per_unit, d("1401.6"));
+        assert_eq!(one.candidates[1].pv_per_unit, d("1401.6"));
+        // At 10 % deferring payment is worth it: still no upfront, now strictly cheaper.
+        let choices = c.best_payment_options("ec2-m6i-use1", d("0.1")).unwrap();
+        let one = &choices[0];
+        assert_eq!(one.chosen, "m6i-1y-no");
+        assert!(one.candidates[0].pv_per_unit < one.candidates[1].pv_per_unit);
+        assert!(one.candidates[0].pv_per_unit_hour < d("0.16"));
+        assert!(matches!(
+            c.best_payment_options("nope", d("0.1")),
+            Err(PricingError::UnknownPool { .. })
+        ));
+        assert!(c.best_payment_options("sp", d("-2")).is_err());
+    }
+
+    fn err(text: &str) -> String {
+        RateCard::from_toml_str(text, "bad.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
+    const POOL: &str = "[[pool]]\nid = \"p\"\nmatch = { region = \"r\" }\nunit = \"h\"\n\
+                        on_demand_rate = \"1\"\ncurrency = \"USD\"\n";
+
+    #[test]
+    fn unknown_keys_are_errors_with_line() {
+        let e = err(&format!("{POOL}colour = \"blue\"\n"));
+        assert!(
+            e.starts_with("bad.toml: line 7, column 1: `colour`: unknown key"),
+            "{e}"
+        );
+        assert!(e.contains("`on_demand_rate`"), "{e}");
+        let e = err(&format!(
+            "{POOL}[[pool.offer]]\nid = \"o\"\nkind = \"ri_standard\"\nterm = \"1y\"\n\
+             payment = \"no_upfront\"\nrecuring_hourly = \"0.5\"\n"
+        ));
+        assert!(e.contains("line 12"), "{e}");
+        assert!(e.contains("did you mean `recurring_hourly`"), "{e}");
+    }
+
+    #[test]
+    fn missing_keys_and_bad_values_name_the_field() {
+        let e = err(
+            "[[pool]]\nid = \"p\"\nmatch = { region = \"r\" }\nunit = \"h\"\ncurrency = \"USD\"\n",
+        );
+        assert!(
+            e.contains("`on_demand_rate`") && e.contains("missing"),
+            "{e}"
+        );
+        let e = err(&POOL.replace("\"1\"", "\"-0.1\""));
+        assert!(
+            e.contains("line 5") && e.contains("on_demand_rate") && e.contains("negative"),
+            "{e}"
+        );
+        let e = err(&POOL.replace("\"1\"", "\"abc\""));
+        assert!(
+            e.contains("line 5") && e.contains("not a finite decimal"),
+            "{e}"
+        );
+        let e = err(&POOL.replace("{ region = \"r\" }", "{}"));
+        assert!(e.contains("line 3") && e.contains("match"), "{e}");
+        let e = err(&POOL.replace("\"USD\"", "\"US\""));
+        assert!(e.contains("line 6") && e.contains("currency code"), "{e}");
+        let e = err("[[pool]\n");
+        assert!(e.starts_with("bad.toml: line 1"), "{e}");
+    }
+
+    fn offer(body: &str) -> String {
+        err(&format!("{POOL}\n[[pool.offer]]\nid = \"o\"\n{body}"))
+    }
+
+    #[test]
+    fn offer_validation() {
+        let e =
+            offer("kind = \"ri\"\nterm = \"1y\"\npayment = \"no_upfront\"\nrecurring_hourly = 1\n");
+        assert!(
+            e.contains("line 10") && e.contains("`offer[o].kind`") && e.contains("ri_standard"),
+            "{e}"
+        );
+        let e = offer(
+            "kind = \"ri_standard\"\nterm = \"2y\"\npayment = \"no_upfront\"\nrecurring_hourly = 1\n",
+        );
+        assert!(
+            e.contains("line 11") && e.contains("`offer[o].term`"),
+            "{e}"
+        );
+        let e = offer(
+            "kind = \"ri_standard\"\nterm = \"1y\"\npayment = \"all_upfront\"\nupfront = 100\nrecurring_hourly = \"0.01\"\n",
+        );
+        assert!(e.contains("line 14") && e.contains("all_upfront"), "{e}");
+        let e = offer(
+            "kind = \"ri_standard\"\nterm = \"1y\"\npayment = \"no_upfront\"\nupfront = 100\nrecurring_hourly = \"0.01\"\n",
+        );
+        assert!(
+            e.contains("line 13") && e.contains("`offer[o].upfront`"),
+            "{e}"
+        );
+        let e = offer(
+            "kind = \"ri_standard\"\nterm = \"1y\"\npayment = \"no_upfront\"\nrecurring_hourly = -0.01\n",
+        );
+        assert!(e.contains("line 13") && e.contains("negative"), "{e}");
+        let e = offer(
+            "kind = \"ri_standard\"\nterm = \"1y\"\npayment = \"no_upfront\"\nrecurring_hourly = 0.5\ncurrency = \"EUR\"\n",
+        );
+        assert!(e.contains("line 14") && e.contains("EUR differs"), "{e}");
+        let e = offer("kind = \"ri_standard\"\nterm = \"1y\"\npayment = \"all_upfront\"\n");
+        assert!(e.contains("free"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_ids_and_unknown_pools() {
+        let e = err(&format!("{POOL}{POOL}"));
+        assert!(
+            e.contains("line 8") && e.contains("used twice (first at line 1)"),
+            "{e}"
+        );
+        let o = "[[offer]]\npool = \"p\"\nid = \"o\"\nkind = \"ri_standard\"\nterm = \"1y\"\n\
+                 payment = \"no_upfront\"\nrecurring_hourly = 0.5\n";
+        let e = err(&format!("{POOL}{o}{o}"));
+        assert!(
+            e.contains("line 16") && e.contains("used twice (first at line 7)"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "{POOL}{}",
+            o.replace("pool = \"p\"", "pool = \"q\"")
+        ));
+        assert!(
+            e.contains("line 8") && e.contains("not a pool") && e.contains("`p`"),
+            "{e}"
+        );
+        let e = err(&format!("{POOL}{}", o.replace("pool = \"p\"\n", "")));
+        assert!(e.contains("line 7") && e.contains("top-level"), "{e}");
+    }
+
+    #[test]
+    fn absurd_prices_warn_instead_of_overflowing() {
+        let text = format!(
+            "{}\n[[pool.offer]]\nid = \"o\"\nkind = \"ri_standard\"\nterm = \"1y\"\n\
+             payment = \"no_upfront\"\nrecurring_hourly = 1000000000\n",
+            POOL.replace("\"1\"", "\"0.0000000000000000000000000001\"")
+        );
+        let c = RateCard::from_toml_str(&text, "x.toml").unwrap();
+        assert_eq!(c.offer("o").unwrap().discount(), Decimal::MIN);
+        assert_eq!(c.warnings().len(), 1);
+    }
+
+    #[test]
+    fn pool_without_offers_is_a_warning() {
+        let c = RateCard::from_toml_str(POOL, "p.toml").unwrap();
+        assert_eq!(c.warnings().len(), 1);
+        assert!(c.warnings()[0].message.contains("no offers"));
+        assert_eq!(c.pools()[0].to_pool_units(3.0), 3.0);
+        assert_eq!(
+            c.pools()[0].on_demand().cost_of(2.0).unwrap().amount(),
+            d("2")
+        );
+    }
+}

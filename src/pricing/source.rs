@@ -1,0 +1,429 @@
+//! Reading typed values out of spanned TOML, with errors that point at the line.
+//!
+//! Every scalar field of the raw file structs is a `Spanned<toml::Value>`, so type errors get
+//! capplan's own messages and positions, and decimal numbers are parsed from their *source
+//! text* (`on_demand_rate = 0.192` is read as exactly 0.192, never through `f64`).
+
+use std::ops::Range;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use toml::{Spanned, Value};
+
+use super::error::{Diagnostic, Place, PricingError, did_you_mean, line_col};
+use crate::money::{Currency, parse_decimal};
+
+/// The text of one input and its name, for locating errors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Src<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+/// What to say about an invalid value.
+pub(crate) struct Problem<'a> {
+    pub field: &'a str,
+    pub problem: String,
+    pub expected: &'a str,
+    pub fix: String,
+}
+
+impl<'a> Src<'a> {
+    pub fn new(name: &'a str, text: &'a str) -> Self {
+        Src { name, text }
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        line_col(self.text, offset).0
+    }
+
+    /// An [`PricingError::Invalid`] at `span`.
+    pub fn invalid(&self, span: Range<usize>, p: Problem<'_>) -> PricingError {
+        let (line, column) = line_col(self.text, span.start);
+        PricingError::Invalid(Box::new(Diagnostic {
+            file: self.name.to_string(),
+            place: Place::Toml { line, column },
+            field: p.field.to_string(),
+            problem: p.problem,
+            expected: p.expected.to_string(),
+            fix: p.fix,
+        }))
+    }
+
+    /// Converts a parse/shape error of the `toml` crate into a located diagnostic, turning
+    /// serde's "unknown field" / "missing field" messages into field-named advice.
+    pub fn toml_error(&self, e: &toml::de::Error, table: &str) -> PricingError {
+        let (line, column) = e
+            .span()
+            .map(|s| line_col(self.text, s.start))
+            .unwrap_or((1, 1));
+        let msg = e.message().trim().to_string();
+        let (field, problem, expected, fix) =
+            if let Some(rest) = msg.strip_prefix("unknown field `") {
+                let name = rest.split('`').next().unwrap_or_default().to_string();
+                let allowed: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+                let hint = did_you_mean(&name, allowed.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                (
+                    name,
+                    format!("unknown key in {}", table_label(&allowed, table)),
+                    format!("one of {}", quote_list(&allowed)),
+                    format!("remove the key or correct its spelling{hint}"),
+                )
+            } else if let Some(rest) = msg.strip_prefix("missing field `") {
+                let name = rest.split('`').next().unwrap_or_default().to_string();
+                (
+                    name.clone(),
+                    format!(
+                        "required key is missing from the {} starting here",
+                        table_label(&[name.as_str()], table)
+                    ),
+                    format!("a `{name} = ...` line in the table"),
+                    format!("add `{name}`; see the schema in the pricing module documentation"),
+                )
+            } else {
+                (
+                    String::new(),
+                    msg,
+                    "valid TOML in the rate-card/inventory schema".to_string(),
+                    "correct the syntax or the value type at this position".to_string(),
+                )
+            };
+        PricingError::Toml(Box::new(Diagnostic {
+            file: self.name.to_string(),
+            place: Place::Toml { line, column },
+            field,
+            problem,
+            expected,
+            fix,
+        }))
+    }
+
+    /// A non-empty string.
+    pub fn string(&self, v: &Spanned<Value>, field: &str) -> Result<String, PricingError> {
+        match v.get_ref() {
+            Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            Value::String(_) => Err(self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: "is empty".into(),
+                    expected: "a non-empty string",
+                    fix: format!("give `{field}` a value"),
+                },
+            )),
+            other => Err(self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("is a {}, not a string", other.type_str()),
+                    expected: "a quoted string",
+                    fix: format!("write `{field} = \"...\"`"),
+                },
+            )),
+        }
+    }
+
+    /// An exact decimal, written either as a string (`"0.192"`) or as a bare TOML number
+    /// (`0.192`, `2628`, `1_000`); bare numbers are read from their source text, never through
+    /// `f64`.
+    pub fn decimal(&self, v: &Spanned<Value>, field: &str) -> Result<Decimal, PricingError> {
+        let text = match v.get_ref() {
+            Value::String(s) => s.clone(),
+            Value::Integer(_) | Value::Float(_) => {
+                self.text.get(v.span()).unwrap_or_default().replace('_', "")
+            }
+            other => {
+                return Err(self.invalid(
+                    v.span(),
+                    Problem {
+                        field,
+                        problem: format!("is a {}, not a number", other.type_str()),
+                        expected: "a decimal number such as 0.192 or \"0.192\"",
+                        fix: format!("write `{field} = \"0.192\"` (a decimal, per unit)"),
+                    },
+                ));
+            }
+        };
+        parse_decimal(&text).map_err(|_| {
+            self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("{text:?} is not a finite decimal number"),
+                    expected: "a decimal number such as 0.192 (at most 28 significant digits)",
+                    fix: "write the amount with digits and a decimal point only".into(),
+                },
+            )
+        })
+    }
+
+    /// A decimal `≥ 0` (or `> 0` when `positive`) and at most [`MAX_AMOUNT`].
+    pub fn amount(
+        &self,
+        v: &Spanned<Value>,
+        field: &str,
+        positive: bool,
+    ) -> Result<Decimal, PricingError> {
+        let d = self.decimal(v, field)?;
+        let bad = if positive {
+            d <= Decimal::ZERO
+        } else {
+            d < Decimal::ZERO
+        };
+        if bad {
+            let expected = if positive {
+                "a number > 0"
+            } else {
+                "a number ≥ 0"
+            };
+            return Err(self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("is {} ({d})", if d.is_zero() { "zero" } else { "negative" }),
+                    expected,
+                    fix: format!(
+                        "prices and factors are positive amounts per unit; correct `{field}`"
+                    ),
+                },
+            ));
+        }
+        if d > MAX_AMOUNT {
+            return Err(self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("{d} is implausibly large"),
+                    expected: "at most 1,000,000,000 per unit",
+                    fix: "check the unit of the value (per unit-hour, not per year)".into(),
+                },
+            ));
+        }
+        Ok(d)
+    }
+
+    /// A currency code.
+    pub fn currency(&self, v: &Spanned<Value>, field: &str) -> Result<Currency, PricingError> {
+        let s = self.string(v, field)?;
+        Currency::new(&s).map_err(|_| {
+            self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("{s:?} is not a currency code"),
+                    expected: "a three-letter ISO 4217 code such as \"USD\"",
+                    fix: "write the billing currency's code".into(),
+                },
+            )
+        })
+    }
+
+    /// A finite `f64` ≥ 0 and at most [`MAX_QUANTITY`] (TOML integer or float).
+    pub fn quantity(&self, v: &Spanned<Value>, field: &str) -> Result<f64, PricingError> {
+        let q = match v.get_ref() {
+            Value::Integer(i) => *i as f64,
+            Value::Float(f) => *f,
+            Value::String(s) => s.trim().parse::<f64>().map_err(|_| {
+                self.invalid(
+                    v.span(),
+                    Problem {
+                        field,
+                        problem: format!("{s:?} is not a number"),
+                        expected: "a number of pool units ≥ 0, such as 16 or 8.5",
+                        fix: format!("write `{field} = 16`"),
+                    },
+                )
+            })?,
+            other => {
+                return Err(self.invalid(
+                    v.span(),
+                    Problem {
+                        field,
+                        problem: format!("is a {}, not a number", other.type_str()),
+                        expected: "a number of pool units ≥ 0, such as 16 or 8.5",
+                        fix: format!("write `{field} = 16`"),
+                    },
+                ));
+            }
+        };
+        if !q.is_finite() || !(0.0..=MAX_QUANTITY).contains(&q) {
+            return Err(self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("{q} is out of range"),
+                    expected: "a finite number of pool units between 0 and 1e12",
+                    fix: format!("correct `{field}`"),
+                },
+            ));
+        }
+        Ok(q)
+    }
+
+    /// A UTC instant: a TOML date (`2025-01-01`, midnight UTC), a TOML offset date-time, or a
+    /// string holding either. Local date-times without an offset are rejected (ambiguous).
+    pub fn instant(&self, v: &Spanned<Value>, field: &str) -> Result<DateTime<Utc>, PricingError> {
+        let text = match v.get_ref() {
+            Value::String(s) => s.trim().to_string(),
+            Value::Datetime(d) => d.to_string(),
+            other => {
+                return Err(self.invalid(
+                    v.span(),
+                    Problem {
+                        field,
+                        problem: format!("is a {}, not a date", other.type_str()),
+                        expected: "a date such as 2025-01-01 or an RFC 3339 time such as \
+                                   2025-01-01T00:00:00Z",
+                        fix: format!("write `{field} = 2025-01-01`"),
+                    },
+                ));
+            }
+        };
+        parse_instant(&text).ok_or_else(|| {
+            self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("{text:?} is not a date or an RFC 3339 time with offset"),
+                    expected: "a date such as 2025-01-01 (midnight UTC) or 2025-01-01T00:00:00Z",
+                    fix: "use YYYY-MM-DD, or add `Z` or an offset such as +01:00 to the time"
+                        .into(),
+                },
+            )
+        })
+    }
+
+    /// A value out of a closed vocabulary, parsed by `parse`.
+    pub fn choice<T>(
+        &self,
+        v: &Spanned<Value>,
+        field: &str,
+        parse: impl Fn(&str) -> Option<T>,
+        names: &[&str],
+    ) -> Result<T, PricingError> {
+        let s = self.string(v, field)?;
+        parse(&s).ok_or_else(|| {
+            let hint = did_you_mean(&s.to_ascii_lowercase(), names.iter().copied())
+                .map(|n| format!("did you mean \"{n}\"?"))
+                .unwrap_or_else(|| format!("use one of the listed values for `{field}`"));
+            let expected = quote_list(names);
+            self.invalid(
+                v.span(),
+                Problem {
+                    field,
+                    problem: format!("{s:?} is not a known value"),
+                    expected: &format!("one of {expected}"),
+                    fix: hint,
+                },
+            )
+        })
+    }
+}
+
+/// Which table a serde field error is about, from the field names involved.
+fn table_label(fields: &[&str], file_kind: &str) -> String {
+    let has = |n: &str| fields.contains(&n);
+    let label = if has("on_demand_rate") || has("match") || has("unit") || has("usage_per_unit") {
+        "[[pool]] table"
+    } else if has("recurring_hourly") || has("upfront") || has("term") || has("payment") {
+        "offer table"
+    } else if has("hourly_rate") || has("quantity") || has("start") || has("end") {
+        "[[commitment]] table"
+    } else if has("commitment") || (has("pool") && has("offer")) {
+        "top level of the file"
+    } else {
+        return format!("{file_kind} table");
+    };
+    label.to_string()
+}
+
+/// Upper bound on prices and factors per unit: keeps every derived amount far from the
+/// decimal range, so later arithmetic cannot overflow.
+pub(crate) const MAX_AMOUNT: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+
+/// Upper bound on commitment quantities.
+pub(crate) const MAX_QUANTITY: f64 = 1e12;
+
+/// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 date-time with `Z` or an offset.
+pub(crate) fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub(crate) fn quote_list<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|s| format!("`{}`", s.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct One {
+        v: Spanned<Value>,
+    }
+
+    fn value(text: &str) -> (String, Spanned<Value>) {
+        let t = text.to_string();
+        let one: One = toml::from_str(&t).unwrap();
+        (t, one.v)
+    }
+
+    #[test]
+    fn decimals_come_from_source_text() {
+        for (src, want) in [
+            ("v = 0.192", "0.192"),
+            ("v = \"0.192\"", "0.192"),
+            ("v = 2_628", "2628"),
+            ("v = 1e-3", "0.001"),
+            (
+                "v = 0.1000000000000000055511151231257827",
+                "0.1000000000000000055511151231",
+            ),
+        ] {
+            let (t, v) = value(src);
+            let got = Src::new("t", &t).decimal(&v, "v");
+            if src.contains("0.1000") {
+                // more digits than a decimal holds: rejected rather than rounded silently
+                assert!(got.is_err(), "{src}");
+            } else {
+                assert_eq!(got.unwrap().to_string(), want, "{src}");
+            }
+        }
+        let (t, v) = value("v = nan");
+        assert!(Src::new("t", &t).decimal(&v, "v").is_err());
+        let (t, v) = value("v = true");
+        let e = Src::new("t", &t).decimal(&v, "v").unwrap_err().to_string();
+        assert!(e.contains("line 1") && e.contains("boolean"), "{e}");
+    }
+
+    #[test]
+    fn instants_accept_dates_and_rfc3339() {
+        for src in [
+            "v = 2025-01-01",
+            "v = \"2025-01-01\"",
+            "v = 2025-01-01T00:00:00Z",
+            "v = 2025-01-01T01:00:00+01:00",
+        ] {
+            let (t, v) = value(src);
+            assert_eq!(
+                Src::new("t", &t).instant(&v, "v").unwrap().to_rfc3339(),
+                "2025-01-01T00:00:00+00:00",
+                "{src}"
+            );
+        }
+        let (t, v) = value("v = 2025-01-01T00:00:00");
+        assert!(Src::new("t", &t).instant(&v, "v").is_err());
+    }
+}
