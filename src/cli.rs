@@ -37,6 +37,10 @@ pub enum Command {
     /// Recommend commitments (reserved vs on-demand) per pool of a rate card from the forecast
     /// distribution, with finance figures and the baselines beside them.
     Plan(PlanArgs),
+    /// Policy backtest: at past decision dates, forecast from the data before the date, plan,
+    /// and apply the purchases to what actually happened; compare with all on-demand, the
+    /// 30-day lookback rule and the hindsight optimum.
+    BacktestPlan(BacktestPlanArgs),
     /// Generate the deterministic synthetic FOCUS 1.2 export of the demo company.
     Synth(SynthArgs),
 }
@@ -286,6 +290,40 @@ pub struct PlanArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct BacktestPlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Rate card (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub rates: PathBuf,
+    /// Existing commitments (TOML).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Evaluation window after each decision (h, d, w, y); the data must cover it.
+    #[arg(long, default_value = "1y", value_parser = parse_span)]
+    pub horizon: Span,
+    /// Decision date (repeatable). Default: every quarter start with 180 days of history
+    /// before it and the horizon of data after it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub decision: Vec<chrono::NaiveDate>,
+    /// Risk setting.
+    #[arg(long, value_enum, default_value = "balanced")]
+    pub risk: RiskArg,
+    /// Annual cost of capital.
+    #[arg(long, default_value = "0")]
+    pub cost_of_capital: rust_decimal::Decimal,
+    /// Demand sample paths per series.
+    #[arg(long, default_value_t = 200)]
+    pub paths: usize,
+    /// Seed of the sample paths.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output: .json or .csv (one row per decision and pool).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
 /// A span of time given on the command line, e.g. `90d`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
@@ -340,6 +378,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Forecast(args) => crate::forecast_cli::forecast_cmd(args),
         Command::Backtest(args) => crate::forecast_cli::backtest_cmd(args),
         Command::Plan(args) => crate::plan_cli::plan_cmd(args),
+        Command::BacktestPlan(args) => crate::plan_cli::backtest_plan_cmd(args),
         Command::Synth(args) => synth_cmd(args),
     }
 }

@@ -12,24 +12,35 @@ use serde::Serialize;
 use capplan::export;
 use capplan::forecast::{self, DemandForecast, ForecastSettings};
 use capplan::ingest::{self, AggregateOptions, Granularity, Measure, UsageSeries};
-use capplan::plan::{Portfolio, PortfolioSettings, Risk, plan_portfolio};
+use capplan::plan::{
+    FinanceParams, Portfolio, PortfolioSettings, RealisedPool, Risk, plan_portfolio, realised,
+};
 use capplan::pricing::{Inventory, RateCard};
+use chrono::Datelike;
+use rust_decimal::Decimal;
 
-use crate::cli::{PlanArgs, RiskArg, UsageError, truncate};
+use crate::cli::{BacktestPlanArgs, PlanArgs, RiskArg, UsageError, truncate};
 use crate::forecast_cli::{out_ext, progress};
 
 fn read(path: &std::path::Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
 }
 
-pub fn plan_cmd(args: PlanArgs) -> Result<()> {
-    let ext = out_ext(&args.out, &["json", "csv"])?;
-    let card = RateCard::from_toml_str(
-        &read(&args.rates, "rate card")?,
-        &args.rates.display().to_string(),
-    )
-    .map_err(|e| UsageError(e.to_string()))?;
-    let inventory = match &args.inventory {
+/// The rate card, the inventory and the hourly usage series the pools cover.
+struct Inputs {
+    card: RateCard,
+    inventory: Inventory,
+    series: Vec<UsageSeries>,
+}
+
+fn load_inputs(
+    input: &crate::cli::InputArgs,
+    rates: &std::path::Path,
+    inventory: Option<&std::path::Path>,
+) -> Result<Inputs> {
+    let card = RateCard::from_toml_str(&read(rates, "rate card")?, &rates.display().to_string())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let inventory = match inventory {
         Some(p) => {
             let inv = Inventory::from_toml_str(&read(p, "inventory")?, &p.display().to_string())
                 .map_err(|e| UsageError(e.to_string()))?;
@@ -38,9 +49,6 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         }
         None => Inventory::default(),
     };
-    if args.paths == 0 {
-        return Err(UsageError("--paths must be at least 1".into()).into());
-    }
     // Group by every dimension a pool matches on.
     let mut by: Vec<String> = card
         .pools()
@@ -49,7 +57,7 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         .collect();
     by.sort();
     by.dedup();
-    let opts = args.input.to_options()?;
+    let opts = input.to_options()?;
     let loaded = ingest::load(&opts)?;
     let ingested = loaded.aggregate(&AggregateOptions {
         by,
@@ -57,7 +65,7 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         filters: Vec::new(),
         measure: Measure::Quantity,
     })?;
-    let mut series: Vec<UsageSeries> = ingested
+    let series: Vec<UsageSeries> = ingested
         .series
         .into_iter()
         .filter(|s| {
@@ -72,30 +80,45 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
     if series.is_empty() {
         return Err(UsageError(format!(
             "no usage series matches a pool of {}: check the pools' `match` dimensions and `series_unit`",
-            args.rates.display()
+            rates.display()
         ))
         .into());
     }
-    if let Some(date) = args.as_of {
-        let cut = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
-        for s in &mut series {
-            let keep = (cut - s.start).num_hours().clamp(0, s.values.len() as i64) as usize;
-            s.values.truncate(keep);
-            if let Some(c) = s.cost.as_mut() {
-                c.truncate(keep);
-            }
-        }
-        series.retain(|s| !s.values.is_empty());
-        let ends_early = series.iter().any(|s| s.time_at(s.values.len()) < cut);
-        if series.is_empty() || ends_early {
-            return Err(UsageError(format!(
-                "--as-of {date}: the data must reach that date (it ends earlier or starts later)"
-            ))
-            .into());
+    Ok(Inputs {
+        card,
+        inventory,
+        series,
+    })
+}
+
+/// The series cut at `date` (history strictly before it).
+fn history_before(
+    series: &[UsageSeries],
+    date: chrono::NaiveDate,
+    flag: &str,
+) -> Result<Vec<UsageSeries>> {
+    let cut = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
+    let mut out: Vec<UsageSeries> = series.to_vec();
+    for s in &mut out {
+        let keep = (cut - s.start).num_hours().clamp(0, s.values.len() as i64) as usize;
+        s.values.truncate(keep);
+        if let Some(c) = s.cost.as_mut() {
+            c.truncate(keep);
         }
     }
-    let settings = ForecastSettings::new(args.horizon.steps(3600));
-    let pb = progress(series.len(), "forecasting");
+    out.retain(|s| !s.values.is_empty());
+    if out.is_empty() || out.iter().any(|s| s.time_at(s.values.len()) < cut) {
+        return Err(UsageError(format!(
+            "{flag} {date}: the data must reach that date (it ends earlier or starts later)"
+        ))
+        .into());
+    }
+    Ok(out)
+}
+
+fn forecast_all(series: &[UsageSeries], hours: usize, what: &str) -> Result<Vec<DemandForecast>> {
+    let settings = ForecastSettings::new(hours);
+    let pb = progress(series.len(), what);
     let forecasts: Vec<Result<DemandForecast>> = series
         .par_iter()
         .map(|s| {
@@ -106,12 +129,33 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         })
         .collect();
     pb.finish_and_clear();
-    let forecasts = forecasts.into_iter().collect::<Result<Vec<_>>>()?;
-    let risk = match args.risk {
+    forecasts.into_iter().collect()
+}
+
+fn risk_of(r: RiskArg) -> Risk {
+    match r {
         RiskArg::Conservative => Risk::CONSERVATIVE,
         RiskArg::Balanced => Risk::BALANCED,
         RiskArg::Aggressive => Risk::AGGRESSIVE,
+    }
+}
+
+pub fn plan_cmd(args: PlanArgs) -> Result<()> {
+    let ext = out_ext(&args.out, &["json", "csv"])?;
+    if args.paths == 0 {
+        return Err(UsageError("--paths must be at least 1".into()).into());
+    }
+    let Inputs {
+        card,
+        inventory,
+        series,
+    } = load_inputs(&args.input, &args.rates, args.inventory.as_deref())?;
+    let series = match args.as_of {
+        Some(date) => history_before(&series, date, "--as-of")?,
+        None => series,
     };
+    let forecasts = forecast_all(&series, args.horizon.steps(3600), "forecasting")?;
+    let risk = risk_of(args.risk);
     let psettings = PortfolioSettings {
         risk,
         paths: args.paths,
@@ -281,4 +325,186 @@ fn print_plan(out: &mut impl Write, p: &Portfolio, rows: &[Vec<String>]) -> std:
         writeln!(out, "skipped {}: {}", s.pool, s.reason)?;
     }
     Ok(())
+}
+
+pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
+    let ext = match &args.out {
+        Some(p) => Some(out_ext(p, &["json", "csv"])?),
+        None => None,
+    };
+    let Inputs {
+        card,
+        inventory,
+        series,
+    } = load_inputs(&args.input, &args.rates, args.inventory.as_deref())?;
+    let hours = args.horizon.steps(3600);
+    let start = series.iter().map(|s| s.start).min().expect("non-empty");
+    let end = series
+        .iter()
+        .map(|s| s.time_at(s.values.len()))
+        .max()
+        .expect("non-empty");
+    let dates: Vec<chrono::NaiveDate> = if args.decision.is_empty() {
+        // Quarter starts with at least 180 days of history before and the horizon after.
+        let mut d = chrono::NaiveDate::from_ymd_opt(start.year(), 1, 1).expect("valid");
+        let mut v = Vec::new();
+        while Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            + chrono::Duration::hours(hours as i64)
+            <= end
+        {
+            let t = Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"));
+            if t - start >= chrono::Duration::days(180) {
+                v.push(d);
+            }
+            d = d
+                .checked_add_months(chrono::Months::new(3))
+                .expect("in range");
+        }
+        v
+    } else {
+        args.decision.clone()
+    };
+    if dates.is_empty() {
+        return Err(UsageError(format!(
+            "no decision date has 180 days of history before it and {} of data after it; pass --decision or a shorter --horizon",
+            args.horizon.text
+        ))
+        .into());
+    }
+    let psettings = PortfolioSettings {
+        risk: risk_of(args.risk),
+        paths: args.paths,
+        seed: args.seed,
+        cost_of_capital: args.cost_of_capital,
+        ..PortfolioSettings::default()
+    };
+    let mut results = Vec::new();
+    for date in &dates {
+        let history = history_before(&series, *date, "--decision")?;
+        let t0 = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
+        if t0 + chrono::Duration::hours(hours as i64) > end {
+            return Err(UsageError(format!(
+                "--decision {date}: the data ends before {date} + {}",
+                args.horizon.text
+            ))
+            .into());
+        }
+        let forecasts = forecast_all(&history, hours, &format!("forecasting as of {date}"))?;
+        let portfolio = plan_portfolio(&card, &inventory, &forecasts, &history, &psettings)?;
+        let finance = FinanceParams {
+            annual_cost_of_capital: args.cost_of_capital,
+            start: Some(t0.naive_utc()),
+        };
+        let pools = realised(&card, &inventory, &portfolio, &series, t0, hours, &finance)?;
+        results.push(Decision {
+            date: date.to_string(),
+            pools,
+        });
+    }
+    let mut rows = Vec::new();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Realised cost over {} after each decision date (purchases applied to what actually happened):",
+        args.horizon.text
+    )?;
+    writeln!(
+        out,
+        "{:<11} {:<24} {:>14} {:>14} {:>14} {:>14} {:>10} {:>10}",
+        "decision",
+        "pool",
+        "on-demand",
+        "capplan",
+        "lookback 30d",
+        "hindsight",
+        "captured",
+        "vs 30d"
+    )?;
+    let mut total = [Decimal::ZERO; 4];
+    for d in &results {
+        for p in &d.pools {
+            let lb30 = p
+                .lookback
+                .iter()
+                .find(|(n, _)| n == "lookback 30d")
+                .map(|(_, m)| m.amount());
+            let captured = p.savings_captured();
+            writeln!(
+                out,
+                "{:<11} {:<24} {:>14} {:>14} {:>14} {:>14} {:>10} {:>10}",
+                d.date,
+                truncate(&p.pool, 24),
+                p.on_demand.amount().round_dp(2).to_string(),
+                p.capplan.amount().round_dp(2).to_string(),
+                lb30.map(|v| v.round_dp(2).to_string())
+                    .unwrap_or_else(|| "-".into()),
+                p.hindsight.amount().round_dp(2).to_string(),
+                captured
+                    .map(|c| format!("{:.1}%", 100.0 * c))
+                    .unwrap_or_else(|| "-".into()),
+                lb30.map(|v| (v - p.capplan.amount()).round_dp(2).to_string())
+                    .unwrap_or_else(|| "-".into())
+            )?;
+            total[0] += p.on_demand.amount();
+            total[1] += p.capplan.amount();
+            total[2] += lb30.unwrap_or(p.on_demand.amount());
+            total[3] += p.hindsight.amount();
+            rows.push(vec![
+                d.date.clone(),
+                p.pool.clone(),
+                p.on_demand.amount().to_string(),
+                p.capplan.amount().to_string(),
+                lb30.map(|v| v.to_string()).unwrap_or_default(),
+                p.hindsight.amount().to_string(),
+                captured.map(|c| format!("{c:.6}")).unwrap_or_default(),
+            ]);
+        }
+    }
+    let saved = |i: usize| total[0] - total[i];
+    let captured = if saved(3) > Decimal::ZERO {
+        (saved(1) / saved(3)).round_dp(4).to_string()
+    } else {
+        "-".into()
+    };
+    writeln!(
+        out,
+        "Total: on-demand {}, capplan {} (saves {}), lookback 30d {} (saves {}), hindsight {} (saves {}). Savings captured {}; margin over the 30-day lookback rule {}.",
+        total[0].round_dp(2),
+        total[1].round_dp(2),
+        saved(1).round_dp(2),
+        total[2].round_dp(2),
+        saved(2).round_dp(2),
+        total[3].round_dp(2),
+        saved(3).round_dp(2),
+        captured,
+        (total[2] - total[1]).round_dp(2)
+    )?;
+    if let (Some(path), Some(ext)) = (&args.out, ext) {
+        if ext == "json" {
+            export::write_json(path, &results).context("writing the policy backtest")?;
+        } else {
+            export::write_csv_table(
+                path,
+                &[
+                    "decision",
+                    "pool",
+                    "on_demand",
+                    "capplan",
+                    "lookback_30d",
+                    "hindsight",
+                    "savings_captured",
+                ],
+                &rows,
+            )
+            .context("writing the policy backtest")?;
+        }
+        writeln!(out, "Wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Decision {
+    date: String,
+    pools: Vec<RealisedPool>,
 }

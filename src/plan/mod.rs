@@ -51,11 +51,13 @@
 mod baseline;
 mod finance;
 mod optimizer;
+mod policy;
 mod portfolio;
 mod types;
 
 pub use baseline::lookback_replay;
 pub use finance::{PlanOptions, hindsight, optimize};
 pub use optimizer::PoolProblem;
+pub use policy::{RealisedPool, realised};
 pub use portfolio::{Baseline, PoolResult, Portfolio, PortfolioSettings, Skipped, plan_portfolio};
 pub use types::*;

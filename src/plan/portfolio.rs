@@ -96,8 +96,16 @@ fn dims(key: &crate::ingest::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
     key.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
+/// The usage series a pool covers.
+pub(crate) fn series_in_pool<'a>(
+    pool: &'a Pool,
+    series: &'a [UsageSeries],
+) -> impl Iterator<Item = &'a UsageSeries> {
+    series.iter().filter(|s| pool.covers(dims(&s.key), &s.unit))
+}
+
 /// The offers of a pool after the payment choice: the chosen offer of every kind and term.
-fn offer_choices(
+pub(crate) fn offer_choices(
     card: &RateCard,
     pool: &Pool,
     cost_of_capital: Decimal,
@@ -234,12 +242,19 @@ pub fn plan_portfolio(
             expected_savings: Money::zero(pool.currency()),
             recommendation: None,
         }];
+        // The rule chooses among the offers the optimizer uses (the cheapest of each term), so
+        // both are judged on the same menu.
+        let used_offers: Vec<OfferChoice> = [problem.long_offer(), problem.short_offer()]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
         if !hist_residual.is_empty() {
             for &days in &settings.lookback_days {
                 if let Some(rec) = lookback_replay(
                     &hist_residual,
                     days,
-                    &pricing.offers,
+                    &used_offers,
                     pricing.currency,
                     pricing.on_demand_hourly,
                 )? {

@@ -1,0 +1,162 @@
+//! `capplan plan` end to end on a small generated tidy usage file and rate card.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+const RATES: &str = r#"
+[[pool]]
+id = "small"
+match = { service = "Compute", region = "r1", instance_type = "s.large" }
+unit = "instance-hours"
+series_unit = "Hours"
+on_demand_rate = "0.10"
+currency = "USD"
+offer = [
+  { id = "small-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.065" },
+  { id = "small-3y", kind = "ri_standard", term = "3y", payment = "all_upfront", upfront = "1051.2" },
+]
+
+[[pool]]
+id = "big"
+match = { service = "Compute", region = "r1", instance_type = "b.xlarge" }
+unit = "instance-hours"
+series_unit = "Hours"
+on_demand_rate = "0.40"
+currency = "USD"
+offer = [ { id = "big-1y", kind = "ri_standard", term = "1y", payment = "all_upfront", upfront = "2277.6" } ]
+
+[[pool]]
+id = "unused"
+match = { service = "Nothing" }
+unit = "instance-hours"
+on_demand_rate = "1"
+currency = "USD"
+offer = [ { id = "unused-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.5" } ]
+"#;
+
+/// 63 days of hourly usage: `s.large` steady around 20 with a daily cycle, `b.xlarge` spiky.
+fn write_usage(path: &Path) {
+    let mut csv = String::from("timestamp,service,region,instance_type,quantity,unit\n");
+    for h in 0..63 * 24 {
+        let (d, hr) = (h / 24, h % 24);
+        let ts = format!(
+            "2026-{:02}-{:02}T{:02}:00:00Z",
+            7 + (d / 31),
+            1 + d % 31,
+            hr
+        );
+        let small =
+            20.0 + 6.0 * ((hr as f64) / 24.0 * std::f64::consts::TAU).sin() + (h % 7) as f64 * 0.3;
+        let big = if (9..18).contains(&hr) { 8.0 } else { 1.0 } + (h % 5) as f64 * 0.2;
+        writeln!(csv, "{ts},Compute,r1,s.large,{small:.3},Hours").unwrap();
+        writeln!(csv, "{ts},Compute,r1,b.xlarge,{big:.3},Hours").unwrap();
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn plan_recommends_commitments_and_beats_the_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.csv");
+    write_usage(&usage);
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, RATES).unwrap();
+    let out = dir.path().join("plan.json");
+    let run = Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&usage)
+        .arg("--rates")
+        .arg(&rates)
+        .args(["--horizon", "1y", "--paths", "50", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("skipped unused"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let pools = v["portfolio"]["pools"].as_array().unwrap();
+    assert_eq!(pools.len(), 2);
+    let money = |x: &serde_json::Value| -> f64 {
+        x["amount"].as_str().map_or_else(
+            || x.as_str().unwrap().parse().unwrap(),
+            |s| s.parse().unwrap(),
+        )
+    };
+    for p in pools {
+        let plan = &p["plan"];
+        let cost = money(&plan["expected_cost"]);
+        for b in p["baselines"].as_array().unwrap() {
+            // capplan buys whole units; the lookback rule may keep a fraction: allow one
+            // unit-hour of on-demand price per hour of slack.
+            let slack = if p["pool"] == "big" { 0.40 } else { 0.10 } * 8760.0;
+            assert!(
+                cost <= money(&b["expected_cost"]) + slack,
+                "{}: capplan {cost} vs {} {}",
+                p["pool"],
+                b["name"],
+                money(&b["expected_cost"])
+            );
+        }
+        let on_demand = money(&plan["on_demand_cost"]);
+        assert!(cost <= on_demand);
+    }
+    // The steady pool gets a commitment near its base load (≈ 14 or more units of 20 ± 6).
+    let small = pools.iter().find(|p| p["pool"] == "small").unwrap();
+    let bought: f64 = small["plan"]["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["quantity"].as_f64().unwrap())
+        .sum();
+    assert!((12.0..=26.0).contains(&bought), "small bought {bought}");
+    assert!(small["plan"]["purchases"][0]["break_even_month"].is_number());
+
+    // CSV output: one row per purchase.
+    let csv = dir.path().join("plan.csv");
+    Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&usage)
+        .arg("--rates")
+        .arg(&rates)
+        .args(["--horizon", "1y", "--paths", "50", "--out"])
+        .arg(&csv)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("pool,offer,term,start,quantity,upfront,monthly"));
+    assert!(text.lines().count() >= 2);
+}
+
+#[test]
+fn bad_rate_cards_are_usage_errors_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.csv");
+    write_usage(&usage);
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(
+        &rates,
+        RATES.replace("recurring_hourly = \"0.065\"", "recurring_hourly = \"-1\""),
+    )
+    .unwrap();
+    Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&usage)
+        .arg("--rates")
+        .arg(&rates)
+        .arg("--out")
+        .arg(dir.path().join("p.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rates.toml").and(predicate::str::contains("line")));
+}
