@@ -128,6 +128,9 @@ pub const CANONICAL: &[(&str, Kind)] = &[
     ("commitment_type", Kind::Text),
     ("commitment_category", Kind::Text),
     ("commitment_status", Kind::Text),
+    // Exact decimal (FOCUS CommitmentDiscountQuantity is a Decimal), parsed like money.
+    ("commitment_quantity", Kind::Money),
+    ("commitment_unit", Kind::Text),
     ("consumed_quantity", Kind::Quantity),
     ("consumed_unit", Kind::Text),
     ("list_cost", Kind::Money),
@@ -542,6 +545,11 @@ fn focus(h: &Header) -> Result<Mapping, IngestError> {
                         .map(|e| normalise_enum(e, &["Used", "Unused"])),
                 ),
             ),
+            (
+                "commitment_quantity",
+                h.col(&["CommitmentDiscountQuantity"]),
+            ),
+            ("commitment_unit", h.col(&["CommitmentDiscountUnit"])),
             (
                 "consumed_quantity",
                 h.col(&["ConsumedQuantity", "UsageQuantity"]),

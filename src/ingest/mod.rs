@@ -406,6 +406,86 @@ pub struct Inspection {
     pub findings: Vec<Finding>,
 }
 
+/// One commitment discount as the bill shows it: FOCUS rows grouped by
+/// `CommitmentDiscountId`, every amount an exact sum of the source values.
+///
+/// Amortised (effective) cost of `Usage` rows is split by `CommitmentDiscountStatus`:
+/// `Used` rows carry the part of the commitment consumed by resources, `Unused` rows the part
+/// that was wasted. Purchases (`ChargeCategory` = `Purchase`) carry the billed payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitmentUsage {
+    pub commitment_id: String,
+    /// `CommitmentDiscountType` (provider-specific, e.g. "Savings Plan"), if any row has one.
+    pub commitment_type: Option<String>,
+    /// `CommitmentDiscountCategory`: `Spend` or `Usage`, if any row has one.
+    pub category: Option<String>,
+    /// `CommitmentDiscountUnit` values seen on this commitment's rows, sorted.
+    pub units: Vec<String>,
+    /// Usage rows with status `Used`, and their effective cost.
+    pub used_rows: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub used_cost: Decimal,
+    /// Usage rows with status `Unused`, and their effective cost.
+    pub unused_rows: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub unused_cost: Decimal,
+    /// Purchase rows and their billed cost (what was paid, not amortised).
+    pub purchase_rows: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub purchase_billed_cost: Decimal,
+    /// Rows naming the commitment that are neither of the above (tax, credit, adjustment,
+    /// usage without a status), and their effective cost.
+    pub other_rows: u64,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub other_effective_cost: Decimal,
+    /// Sums of `CommitmentDiscountQuantity` on used, unused and purchase rows (`None` when no
+    /// such row carries a quantity).
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub used_quantity: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub unused_quantity: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub purchased_quantity: Option<Decimal>,
+}
+
+impl CommitmentUsage {
+    /// Amortised cost of the commitment over the rows read: used + unused effective cost.
+    pub fn amortised_cost(&self) -> Decimal {
+        self.used_cost + self.unused_cost
+    }
+
+    /// Utilisation by cost, used ÷ (used + unused), in 0..=1; `None` without used or unused
+    /// rows or when both sum to zero. Exact for terminating quotients, otherwise rounded to
+    /// rust_decimal's 28 significant digits.
+    pub fn utilisation(&self) -> Option<Decimal> {
+        self.used_cost.checked_div(self.amortised_cost())
+    }
+
+    /// Utilisation by `CommitmentDiscountQuantity`, used ÷ (used + unused); `None` when the
+    /// rows carry no quantity, when the quantities are in more than one unit, or when the sum
+    /// is zero.
+    pub fn utilisation_by_quantity(&self) -> Option<Decimal> {
+        if self.units.len() > 1 || (self.used_quantity.is_none() && self.unused_quantity.is_none())
+        {
+            return None;
+        }
+        let used = self.used_quantity.unwrap_or_default();
+        used.checked_div(used + self.unused_quantity.unwrap_or_default())
+    }
+}
+
+/// Per-commitment figures of a FOCUS bill ([`Loaded::commitments`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Commitments {
+    /// The billing currency all amounts are in (rows in other currencies are left out and
+    /// counted in the reconciliation).
+    pub currency: Currency,
+    /// Sorted by commitment id.
+    pub commitments: Vec<CommitmentUsage>,
+    pub reconciliation: Reconciliation,
+    pub findings: Vec<Finding>,
+}
+
 /// Reads the inputs, validates them and prepares the canonical frame.
 pub fn load(opts: &InputOptions) -> Result<Loaded, IngestError> {
     Loaded::new(opts)

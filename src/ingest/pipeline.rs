@@ -12,9 +12,9 @@ use super::error::{IngestError, did_you_mean};
 use super::formats::{self, CANONICAL, DIMENSION_ALIASES, Format, Kind, Mapping, Source};
 use super::source::{self, ROW_COL, SourceFile};
 use super::{
-    AggregateOptions, CurrencyTotals, FileSummary, Filter, Finding, Granularity, Ingested,
-    InputOptions, Inspection, Measure, Reason, ReasonTotals, Reconciliation, SeriesKey, Severity,
-    Totals, UsageSeries, ValueCount,
+    AggregateOptions, CommitmentUsage, Commitments, CurrencyTotals, FileSummary, Filter, Finding,
+    Granularity, Ingested, InputOptions, Inspection, Measure, Reason, ReasonTotals, Reconciliation,
+    SeriesKey, Severity, Totals, UsageSeries, ValueCount,
 };
 use crate::money::{Currency, Money, decimal_from_scaled};
 
@@ -90,6 +90,9 @@ struct Group {
     excess_decimals: u64,
     unlabelled_refunds: u64,
     respelled: u64,
+    /// Sum of the commitment discount quantity (exact) and how many rows carried one.
+    commitment_quantity: Decimal,
+    commitment_quantity_rows: u64,
     /// Latest charge period end (µs since the epoch).
     max_end: Option<i64>,
     /// Index of the input file the rows come from.
@@ -317,6 +320,12 @@ impl Loaded {
                     .cast(DataType::UInt64)
                     .sum()
                     .alias("respelled"),
+                col("commitment_quantity")
+                    .sum()
+                    .alias("commitment_quantity"),
+                col("commitment_quantity")
+                    .count()
+                    .alias("commitment_quantity_rows"),
                 col("charge_end")
                     .cast(DataType::Int64)
                     .max()
@@ -474,6 +483,8 @@ impl Loaded {
         let excess = u64col("excess")?;
         let refunds = u64col("unlabelled_refunds")?;
         let respelled = u64col("respelled")?;
+        let commitment_quantity = dec("commitment_quantity")?;
+        let commitment_quantity_rows = u64col("commitment_quantity_rows")?;
         let max_end = df.column("max_end")?.cast(&DataType::Int64)?;
         let max_end = max_end.i64()?.clone();
         let mut out = Vec::with_capacity(df.height());
@@ -502,6 +513,8 @@ impl Loaded {
                 excess_decimals: excess[i],
                 unlabelled_refunds: refunds[i],
                 respelled: respelled[i],
+                commitment_quantity: commitment_quantity[i],
+                commitment_quantity_rows: commitment_quantity_rows[i],
                 max_end: max_end.get(i),
             });
         }
@@ -927,6 +940,117 @@ impl Loaded {
             accounts: count_by(Some(2), false),
             currencies: count_by(None, true),
             gaps,
+            reconciliation,
+            findings,
+        })
+    }
+
+    /// Per-commitment used and unused amortised cost, purchases and quantities: one grouped
+    /// query (the same as `inspect`'s, keyed by the commitment columns), summed exactly.
+    /// Rows without a `CommitmentDiscountId` do not belong to a commitment and are skipped;
+    /// rows in another currency than the chosen one are left out.
+    pub fn commitments(&self) -> Result<Commitments, IngestError> {
+        let dims = vec![
+            ("commitment_id".to_string(), col("commitment_id")),
+            ("commitment_status".to_string(), col("commitment_status")),
+            ("charge_category".to_string(), col("charge_category")),
+            ("commitment_type".to_string(), col("commitment_type")),
+            (
+                "commitment_category".to_string(),
+                col("commitment_category"),
+            ),
+            ("commitment_unit".to_string(), col("commitment_unit")),
+        ];
+        let (mut groups, dup) = self.run(&dims, Granularity::Month, Measure::EffectiveCost, &[])?;
+        self.fail_on_bad_rows(&groups)?;
+        let mut findings = Vec::new();
+        self.check_duplicates(dup, &mut findings)?;
+        let (currency, reconciliation, mut more) = self.account(&mut groups)?;
+        findings.append(&mut more);
+        let mut by_id: BTreeMap<String, CommitmentUsage> = BTreeMap::new();
+        let add_q = |slot: &mut Option<Decimal>, g: &Group| {
+            if g.commitment_quantity_rows > 0 {
+                *slot = Some(slot.unwrap_or_default() + g.commitment_quantity);
+            }
+        };
+        for g in &groups {
+            if matches!(g.reason, Reason::OtherCurrency | Reason::Unparseable) {
+                continue;
+            }
+            let Some(id) = g.dims[0].clone() else {
+                continue;
+            };
+            let c = by_id.entry(id.clone()).or_insert_with(|| CommitmentUsage {
+                commitment_id: id,
+                commitment_type: None,
+                category: None,
+                units: Vec::new(),
+                used_rows: 0,
+                used_cost: Decimal::ZERO,
+                unused_rows: 0,
+                unused_cost: Decimal::ZERO,
+                purchase_rows: 0,
+                purchase_billed_cost: Decimal::ZERO,
+                other_rows: 0,
+                other_effective_cost: Decimal::ZERO,
+                used_quantity: None,
+                unused_quantity: None,
+                purchased_quantity: None,
+            });
+            let status = g.dims[1].as_deref();
+            let category = g.dims[2].as_deref();
+            match (category, status) {
+                (Some("Purchase"), _) => {
+                    c.purchase_rows += g.rows;
+                    c.purchase_billed_cost += g.totals.billed_cost;
+                    add_q(&mut c.purchased_quantity, g);
+                }
+                (Some("Usage"), Some("Used")) => {
+                    c.used_rows += g.rows;
+                    c.used_cost += g.totals.effective_cost;
+                    add_q(&mut c.used_quantity, g);
+                }
+                (Some("Usage"), Some("Unused")) => {
+                    c.unused_rows += g.rows;
+                    c.unused_cost += g.totals.effective_cost;
+                    add_q(&mut c.unused_quantity, g);
+                }
+                _ => {
+                    c.other_rows += g.rows;
+                    c.other_effective_cost += g.totals.effective_cost;
+                }
+            }
+            // Smallest value wins so the result does not depend on group order.
+            let keep_min = |slot: &mut Option<String>, v: &Option<String>| {
+                if let Some(v) = v
+                    && slot.as_ref().is_none_or(|s| v < s)
+                {
+                    *slot = Some(v.clone());
+                }
+            };
+            keep_min(&mut c.commitment_type, &g.dims[3]);
+            keep_min(&mut c.category, &g.dims[4]);
+            if let Some(u) = &g.dims[5]
+                && !c.units.contains(u)
+            {
+                c.units.push(u.clone());
+                c.units.sort();
+            }
+        }
+        let mixed = by_id.values().filter(|c| c.units.len() > 1).count();
+        if mixed > 0 {
+            findings.push(Finding {
+                code: "commitment_mixed_units".into(),
+                severity: Severity::Warning,
+                count: mixed as u64,
+                message: format!(
+                    "{mixed} commitments have rows in more than one CommitmentDiscountUnit; their utilisation by quantity is not computed"
+                ),
+            });
+        }
+        Ok(Commitments {
+            currency,
+            commitments: by_id.into_values().collect(),
             reconciliation,
             findings,
         })
