@@ -62,14 +62,16 @@ fn ratio(num: Money, den: Money) -> Option<Decimal> {
         .map(|r| r.round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven))
 }
 
-/// One purchase as a layer `[lo, lo + w)` of the residual over hours `[h0, h1)`.
-struct Layer<'a> {
-    offer: &'a OfferChoice,
-    kind: TermKind,
-    lo: f64,
-    w: f64,
-    h0: usize,
-    h1: usize,
+/// One purchase as a layer `[lo, lo + w)` of the residual over hours `[h0, h1)`; with `base`
+/// the layer's floor moves per hour (`base[t]`, absolute hours) instead of staying at `lo`.
+pub(crate) struct Layer<'a> {
+    pub(crate) offer: &'a OfferChoice,
+    pub(crate) kind: TermKind,
+    pub(crate) lo: f64,
+    pub(crate) w: f64,
+    pub(crate) h0: usize,
+    pub(crate) h1: usize,
+    pub(crate) base: Option<&'a [f64]>,
 }
 
 impl PoolProblem {
@@ -175,6 +177,7 @@ impl PoolProblem {
                 w: levels.three_year,
                 h0: 0,
                 h1: lo.term_hours.min(self.hours),
+                base: None,
             });
         }
         if let Some(sh) = &self.short {
@@ -192,6 +195,7 @@ impl PoolProblem {
                         w: x,
                         h0,
                         h1,
+                        base: None,
                     });
                 }
             }
@@ -199,7 +203,7 @@ impl PoolProblem {
         out
     }
 
-    fn purchase_finance(
+    pub(crate) fn purchase_finance(
         &self,
         l: &Layer<'_>,
         fin: &FinanceParams,
@@ -226,8 +230,9 @@ impl PoolProblem {
                     break;
                 }
                 let mut acc = 0.0;
-                for &r in &row[from..to] {
-                    acc += (r - l.lo).clamp(0.0, l.w);
+                for (i, &r) in row[from..to].iter().enumerate() {
+                    let lo = l.base.map_or(l.lo, |b| b[from + i]);
+                    acc += (r - lo).clamp(0.0, l.w);
                     window_od += r;
                 }
                 *u += acc;

@@ -44,12 +44,16 @@
 //! Whole units: [`PoolProblem::round_to_units`] (exact integer optimum of the same
 //! objective, see its docs).
 //!
+//! Ladders (the purchase split into monthly or quarterly tranches with staggered
+//! expirations, compared with the lump): see [`ladder`].
+//!
 //! Money: quantities are `f64`; every amount is produced by [`crate::money::Rate::cost_of`]
 //! and booked with [`crate::money::Money::round`] (half-even); monthly parts come from
 //! [`crate::money::Money::allocate`] so they sum exactly to the totals.
 
 mod baseline;
 mod finance;
+pub mod ladder;
 mod optimizer;
 mod policy;
 mod portfolio;
@@ -57,6 +61,10 @@ mod types;
 
 pub use baseline::lookback_replay;
 pub use finance::{PlanOptions, hindsight, optimize};
+pub use ladder::{
+    Cadence, LadderMonth, LadderPlan, LadderSettings, ScheduleFigures, Tranche, TrancheSizing,
+    plan_ladder,
+};
 pub use optimizer::PoolProblem;
 pub use policy::{RealisedPool, realised};
 pub use portfolio::{Baseline, PoolResult, Portfolio, PortfolioSettings, Skipped, plan_portfolio};
