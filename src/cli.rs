@@ -285,9 +285,32 @@ pub struct PlanArgs {
     /// Seed of the sample paths.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Also lay the long-term purchase out as a ladder of tranches bought every month or
+    /// quarter, and compare its cost and risk with the lump purchase.
+    #[arg(long, value_enum, value_name = "CADENCE")]
+    pub ladder: Option<LadderCadence>,
+    /// Months over which the ladder's tranches are bought.
+    #[arg(long, default_value_t = 12)]
+    pub ladder_months: usize,
+    /// Tranche sizes: equal slices of the lump, or each tranche optimal for the demand after
+    /// its date given the earlier ones (on one forecast this usually reproduces the lump).
+    #[arg(long, value_enum, default_value = "equal")]
+    pub ladder_sizing: LadderSizingArg,
     /// Output: .json (everything) or .csv (the recommendation table).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LadderCadence {
+    Monthly,
+    Quarterly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LadderSizingArg {
+    Equal,
+    Sequential,
 }
 
 #[derive(Debug, Args)]

@@ -13,13 +13,16 @@ use capplan::export;
 use capplan::forecast::{self, DemandForecast, ForecastSettings};
 use capplan::ingest::{self, AggregateOptions, Granularity, Measure, UsageSeries};
 use capplan::plan::{
-    FinanceParams, Portfolio, PortfolioSettings, RealisedPool, Risk, plan_portfolio, realised,
+    Cadence, FinanceParams, LadderSettings, Portfolio, PortfolioSettings, RealisedPool, Risk,
+    TrancheSizing, plan_portfolio, realised,
 };
 use capplan::pricing::{Inventory, RateCard};
 use chrono::Datelike;
 use rust_decimal::Decimal;
 
-use crate::cli::{BacktestPlanArgs, PlanArgs, RiskArg, UsageError, truncate};
+use crate::cli::{
+    BacktestPlanArgs, LadderCadence, LadderSizingArg, PlanArgs, RiskArg, UsageError, truncate,
+};
 use crate::forecast_cli::{out_ext, progress};
 
 fn read(path: &std::path::Path, what: &str) -> Result<String> {
@@ -156,11 +159,23 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
     };
     let forecasts = forecast_all(&series, args.horizon.steps(3600), "forecasting")?;
     let risk = risk_of(args.risk);
+    let ladder = args.ladder.map(|c| LadderSettings {
+        cadence: match c {
+            LadderCadence::Monthly => Cadence::Monthly,
+            LadderCadence::Quarterly => Cadence::Quarterly,
+        },
+        period_months: args.ladder_months,
+        sizing: match args.ladder_sizing {
+            LadderSizingArg::Equal => TrancheSizing::EqualSlices,
+            LadderSizingArg::Sequential => TrancheSizing::Sequential,
+        },
+    });
     let psettings = PortfolioSettings {
         risk,
         paths: args.paths,
         seed: args.seed,
         cost_of_capital: args.cost_of_capital,
+        ladder,
         ..PortfolioSettings::default()
     };
     let portfolio = plan_portfolio(&card, &inventory, &forecasts, &series, &psettings)?;
@@ -323,6 +338,45 @@ fn print_plan(out: &mut impl Write, p: &Portfolio, rows: &[Vec<String>]) -> std:
     }
     for s in &p.skipped {
         writeln!(out, "skipped {}: {}", s.pool, s.reason)?;
+    }
+    let ladders: Vec<_> = p
+        .pools
+        .iter()
+        .filter_map(|r| r.ladder.as_ref().map(|l| (r, l)))
+        .collect();
+    if !ladders.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Ladder instead of the lump (tranche schedule; cost and risk against the lump):"
+        )?;
+        for (r, l) in ladders {
+            let sched: Vec<String> = l
+                .tranches
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} x{}",
+                        t.start
+                            .map(|d| d.format("%Y-%m").to_string())
+                            .unwrap_or_default(),
+                        t.purchase.quantity
+                    )
+                })
+                .collect();
+            writeln!(
+                out,
+                "  {}: {} [{}]; expected cost {} vs lump {} (premium {}); P(below break-even) {:.0}% vs {:.0}%",
+                r.pool,
+                l.offer,
+                sched.join(", "),
+                l.ladder.expected_cost.amount().round_dp(2),
+                l.lump.expected_cost.amount().round_dp(2),
+                l.premium_over_lump.amount().round_dp(2),
+                100.0 * l.ladder.prob_below_break_even,
+                100.0 * l.lump.prob_below_break_even
+            )?;
+        }
     }
     Ok(())
 }

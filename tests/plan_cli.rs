@@ -71,7 +71,15 @@ fn plan_recommends_commitments_and_beats_the_baselines() {
         .arg(&usage)
         .arg("--rates")
         .arg(&rates)
-        .args(["--horizon", "1y", "--paths", "50", "--out"])
+        .args([
+            "--horizon",
+            "3y",
+            "--paths",
+            "50",
+            "--ladder",
+            "quarterly",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
@@ -97,7 +105,7 @@ fn plan_recommends_commitments_and_beats_the_baselines() {
         for b in p["baselines"].as_array().unwrap() {
             // capplan buys whole units; the lookback rule may keep a fraction: allow one
             // unit-hour of on-demand price per hour of slack.
-            let slack = if p["pool"] == "big" { 0.40 } else { 0.10 } * 8760.0;
+            let slack = if p["pool"] == "big" { 0.40 } else { 0.10 } * 3.0 * 8760.0;
             assert!(
                 cost <= money(&b["expected_cost"]) + slack,
                 "{}: capplan {cost} vs {} {}",
@@ -119,6 +127,46 @@ fn plan_recommends_commitments_and_beats_the_baselines() {
         .sum();
     assert!((12.0..=26.0).contains(&bought), "small bought {bought}");
     assert!(small["plan"]["purchases"][0]["break_even_month"].is_number());
+    // The ladder: four quarterly tranches of the lump that together equal it, costing at
+    // least the lump (the lump is optimal for the decide-now problem on the same paths).
+    let ladder = &small["ladder"];
+    let tranches = ladder["tranches"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no ladder: {small}"));
+    assert!(!tranches.is_empty() && tranches.len() <= 4, "{ladder}");
+    let sum: f64 = tranches
+        .iter()
+        .map(|t| t["purchase"]["quantity"].as_f64().unwrap())
+        .sum();
+    assert!((sum - ladder["lump_level"].as_f64().unwrap()).abs() < 1e-9);
+    assert!(money(&ladder["premium_over_lump"]) >= 0.0);
+    assert!(stdout.contains("Ladder instead of the lump"), "{stdout}");
+    // Cash flow by month and by quarter: both views sum exactly to the commitments bought.
+    for p in pools {
+        let committed: f64 = p["plan"]["purchases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| money(&b["commitment_total"]))
+            .sum();
+        for key in ["monthly_cash_flow", "quarterly_cash_flow"] {
+            for view in ["cash_outlay", "amortised_cost"] {
+                let total: f64 = p[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| money(&f[view]))
+                    .sum();
+                assert!(
+                    (total - committed).abs() < 1e-6,
+                    "{key} {view}: {total} vs {committed}"
+                );
+            }
+        }
+        let q = p["quarterly_cash_flow"].as_array().unwrap().len();
+        let m = p["monthly_cash_flow"].as_array().unwrap().len();
+        assert_eq!(q, m.div_ceil(3));
+    }
 
     // CSV output: one row per purchase.
     let csv = dir.path().join("plan.csv");

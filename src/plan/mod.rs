@@ -67,5 +67,8 @@ pub use ladder::{
 };
 pub use optimizer::PoolProblem;
 pub use policy::{RealisedPool, realised};
-pub use portfolio::{Baseline, PoolResult, Portfolio, PortfolioSettings, Skipped, plan_portfolio};
+pub use portfolio::{
+    Baseline, PeriodFlow, PoolResult, Portfolio, PortfolioSettings, Skipped, cash_flow,
+    plan_portfolio,
+};
 pub use types::*;

@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{
-    Demand, FinanceParams, LookbackRecommendation, OfferChoice, PlanError, PlanOptions, PoolPlan,
-    PoolProblem, Pricing, Risk, lookback_replay, optimize,
+    Demand, FinanceParams, LadderPlan, LadderSettings, Levels, LookbackRecommendation, OfferChoice,
+    PlanError, PlanOptions, PoolPlan, PoolProblem, Pricing, Risk, lookback_replay, optimize,
 };
 use crate::forecast::DemandForecast;
 use crate::ingest::UsageSeries;
@@ -28,6 +28,8 @@ pub struct PortfolioSettings {
     pub cost_of_capital: Decimal,
     /// Lookback windows of the providers' rule, in days.
     pub lookback_days: Vec<usize>,
+    /// Also lay out the long-term purchase as a ladder of tranches.
+    pub ladder: Option<LadderSettings>,
 }
 
 impl Default for PortfolioSettings {
@@ -38,6 +40,7 @@ impl Default for PortfolioSettings {
             seed: 0,
             cost_of_capital: Decimal::ZERO,
             lookback_days: vec![7, 30, 60],
+            ladder: None,
         }
     }
 }
@@ -72,6 +75,63 @@ pub struct PoolResult {
     pub plan: PoolPlan,
     /// Baselines on the same forecast.
     pub baselines: Vec<Baseline>,
+    /// The purchase as a ladder of tranches, against the lump (when asked and something is
+    /// bought).
+    pub ladder: Option<LadderPlan>,
+    /// Commitment cash flow by month of the plan (cash and amortised views).
+    pub monthly_cash_flow: Vec<PeriodFlow>,
+    /// The same by quarter of the plan.
+    pub quarterly_cash_flow: Vec<PeriodFlow>,
+}
+
+/// Commitment cash flow of a pool's purchases in one period of the plan (month or quarter
+/// from the plan's start): sums of the purchases' exact monthly flows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodFlow {
+    /// Period number, 1-based from the plan's start.
+    pub period: usize,
+    /// Start of the period.
+    pub start: Option<chrono::NaiveDateTime>,
+    /// Cash view: upfront fees when paid plus recurring fees.
+    pub cash_outlay: Money,
+    /// Amortised view: commitment cost spread over the terms.
+    pub amortised_cost: Money,
+    /// On-demand value of the expected usage the commitments cover.
+    pub expected_usage_value: Money,
+}
+
+/// Monthly (`months_per_period = 1`) or quarterly (3) sums of every purchase's monthly flows.
+pub fn cash_flow(
+    plan: &PoolPlan,
+    currency: crate::money::Currency,
+    months_per_period: usize,
+) -> Vec<PeriodFlow> {
+    let mut out: Vec<PeriodFlow> = Vec::new();
+    let period_hours = 730 * months_per_period.max(1);
+    for p in &plan.purchases {
+        for m in &p.monthly {
+            let i = m.start_hour / period_hours;
+            while out.len() <= i {
+                let k = out.len();
+                out.push(PeriodFlow {
+                    period: k + 1,
+                    start: None,
+                    cash_outlay: Money::zero(currency),
+                    amortised_cost: Money::zero(currency),
+                    expected_usage_value: Money::zero(currency),
+                });
+            }
+            let f = &mut out[i];
+            if f.start.is_none() && m.start_hour % period_hours == 0 {
+                f.start = m.start;
+            }
+            let add = |a: Money, b: Money| a.checked_add(b).unwrap_or(a);
+            f.cash_outlay = add(f.cash_outlay, m.cash_outlay);
+            f.amortised_cost = add(f.amortised_cost, m.amortised_cost);
+            f.expected_usage_value = add(f.expected_usage_value, m.expected_usage_value);
+        }
+    }
+    out
 }
 
 /// Pools the plan could not cover, and why.
@@ -269,14 +329,32 @@ pub fn plan_portfolio(
                 }
             }
         }
+        let ladder = match &settings.ladder {
+            // The ladder spreads the long-term purchase (or, without a long-term offer, the
+            // first short-term one); nothing to spread when that level is zero.
+            Some(l)
+                if plan.three_year > 0.0
+                    || (problem.long_offer().is_none() && !plan.purchases.is_empty()) =>
+            {
+                let lump = Levels {
+                    three_year: plan.three_year,
+                    one_year: plan.one_year.clone(),
+                };
+                Some(problem.ladder(&lump, l, &opts)?)
+            }
+            _ => None,
+        };
         pools.push(PoolResult {
             pool: pool.id().to_owned(),
             unit: pool.unit().to_owned(),
             series: matched.iter().map(|f| f.key.to_string()).collect(),
             payment_choices,
             existing_units_now: existing.first().copied().unwrap_or(0.0),
+            monthly_cash_flow: cash_flow(&plan, pool.currency(), 1),
+            quarterly_cash_flow: cash_flow(&plan, pool.currency(), 3),
             plan,
             baselines,
+            ladder,
         });
     }
     Ok(Portfolio { pools, skipped })
