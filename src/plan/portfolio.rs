@@ -304,11 +304,19 @@ pub fn plan_portfolio(
         }];
         // The rule chooses among the offers the optimizer uses (the cheapest of each term), so
         // both are judged on the same menu.
-        let used_offers: Vec<OfferChoice> = [problem.long_offer(), problem.short_offer()]
+        // Terms longer than the horizon are left out of the rule's menu: their full-term cost
+        // would be charged against only the horizon's usage (the optimizer weighs that itself).
+        let menu: Vec<OfferChoice> = [problem.long_offer(), problem.short_offer()]
             .into_iter()
             .flatten()
             .cloned()
             .collect();
+        let fitting: Vec<OfferChoice> = menu
+            .iter()
+            .filter(|o| o.term_hours <= hours)
+            .cloned()
+            .collect();
+        let used_offers = if fitting.is_empty() { menu } else { fitting };
         if !hist_residual.is_empty() {
             for &days in &settings.lookback_days {
                 if let Some(rec) = lookback_replay(
