@@ -272,6 +272,14 @@ pub struct PlanArgs {
     /// Risk setting.
     #[arg(long, value_enum, default_value = "balanced")]
     pub risk: RiskArg,
+    /// Explicit risk instead of --risk: plan against the q-quantile of each commitment
+    /// slice's utilisation across demand paths (0 < q < 1; 0.25 = conservative).
+    #[arg(long, value_name = "Q", conflicts_with = "risk_cvar")]
+    pub risk_quantile: Option<f64>,
+    /// Explicit risk instead of --risk: plan against the mean of the lowest alpha share of
+    /// the slices' utilisation across paths (CVaR; 0 < alpha <= 1, 1 = balanced).
+    #[arg(long, value_name = "ALPHA")]
+    pub risk_cvar: Option<f64>,
     /// Plan as of this date (UTC midnight): history after it is ignored. Default: the end of
     /// the data.
     #[arg(long, value_name = "YYYY-MM-DD")]

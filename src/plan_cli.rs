@@ -158,7 +158,19 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         None => series,
     };
     let forecasts = forecast_all(&series, args.horizon.steps(3600), "forecasting")?;
-    let risk = risk_of(args.risk);
+    let risk = match (args.risk_quantile, args.risk_cvar) {
+        (Some(q), _) if q > 0.0 && q < 1.0 => Risk::Quantile(q),
+        (Some(q), _) => {
+            return Err(
+                UsageError(format!("--risk-quantile {q}: use a value between 0 and 1")).into(),
+            );
+        }
+        (None, Some(a)) if a > 0.0 && a <= 1.0 => Risk::Cvar(a),
+        (None, Some(a)) => {
+            return Err(UsageError(format!("--risk-cvar {a}: use a value in (0, 1]")).into());
+        }
+        (None, None) => risk_of(args.risk),
+    };
     let ladder = args.ladder.map(|c| LadderSettings {
         cadence: match c {
             LadderCadence::Monthly => Cadence::Monthly,
@@ -192,10 +204,15 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
             rate_card_warnings: Vec<String>,
             portfolio: &'a Portfolio,
         }
+        let risk_label = match risk {
+            Risk::Quantile(q) if args.risk_quantile.is_some() => format!("quantile {q}"),
+            Risk::Cvar(a) => format!("cvar {a}"),
+            _ => risk_name(args.risk).to_owned(),
+        };
         let file = File {
             as_of: forecasts[0].forecast.start.to_rfc3339(),
             horizon: &args.horizon.text,
-            risk: risk_name(args.risk),
+            risk: &risk_label,
             rate_card: args.rates.display().to_string(),
             inventory: args.inventory.as_ref().map(|p| p.display().to_string()),
             rate_card_warnings: card.warnings().iter().map(|w| w.message.clone()).collect(),

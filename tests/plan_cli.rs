@@ -208,3 +208,55 @@ fn bad_rate_cards_are_usage_errors_with_the_line() {
         .code(2)
         .stderr(predicate::str::contains("rates.toml").and(predicate::str::contains("line")));
 }
+
+#[test]
+fn lower_risk_quantiles_commit_less() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.csv");
+    write_usage(&usage);
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, RATES).unwrap();
+    let bought = |extra: &[&str]| -> f64 {
+        let out = dir.path().join("p.json");
+        let run = Command::cargo_bin("capplan")
+            .unwrap()
+            .arg("plan")
+            .arg(&usage)
+            .arg("--rates")
+            .arg(&rates)
+            .args(["--horizon", "1y", "--paths", "40"])
+            .args(extra)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        v["portfolio"]["pools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["plan"]["purchases"].as_array().unwrap().clone())
+            .map(|b| b["quantity"].as_f64().unwrap())
+            .sum()
+    };
+    let low = bought(&["--risk-quantile", "0.05"]);
+    let mid = bought(&[]);
+    let high = bought(&["--risk", "aggressive"]);
+    assert!(low <= mid && mid <= high, "{low} {mid} {high}");
+    Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&usage)
+        .arg("--rates")
+        .arg(&rates)
+        .args(["--risk-quantile", "1.5", "--out"])
+        .arg(dir.path().join("x.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("between 0 and 1"));
+}
