@@ -216,7 +216,7 @@ fn lower_risk_quantiles_commit_less() {
     write_usage(&usage);
     let rates = dir.path().join("rates.toml");
     std::fs::write(&rates, RATES).unwrap();
-    let bought = |extra: &[&str]| -> f64 {
+    let bought = |extra: &[&str]| -> (f64, Vec<u8>) {
         let out = dir.path().join("p.json");
         let run = Command::cargo_bin("capplan")
             .unwrap()
@@ -235,18 +235,22 @@ fn lower_risk_quantiles_commit_less() {
             "{}",
             String::from_utf8_lossy(&run.stderr)
         );
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-        v["portfolio"]["pools"]
+        let bytes = std::fs::read(&out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let q = v["portfolio"]["pools"]
             .as_array()
             .unwrap()
             .iter()
             .flat_map(|p| p["plan"]["purchases"].as_array().unwrap().clone())
             .map(|b| b["quantity"].as_f64().unwrap())
-            .sum()
+            .sum();
+        (q, bytes)
     };
-    let low = bought(&["--risk-quantile", "0.05"]);
-    let mid = bought(&[]);
-    let high = bought(&["--risk", "aggressive"]);
+    let (low, _) = bought(&["--risk-quantile", "0.05"]);
+    let (mid, first) = bought(&[]);
+    let (high, _) = bought(&["--risk", "aggressive"]);
+    let (_, again) = bought(&[]);
+    assert_eq!(first, again, "same inputs must give a byte-identical plan");
     assert!(low <= mid && mid <= high, "{low} {mid} {high}");
     Command::cargo_bin("capplan")
         .unwrap()
