@@ -192,7 +192,7 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
     };
     let portfolio = plan_portfolio(&card, &inventory, &forecasts, &series, &psettings)?;
 
-    let rows = table_rows(&portfolio);
+    let rows = table_rows(&card, &portfolio);
     if ext == "json" {
         #[derive(Serialize)]
         struct File<'a> {
@@ -236,10 +236,11 @@ fn risk_name(r: RiskArg) -> &'static str {
     }
 }
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 16] = [
     "pool",
     "offer",
     "term",
+    "payment",
     "start",
     "quantity",
     "upfront",
@@ -250,10 +251,11 @@ const HEADER: [&str; 14] = [
     "break_even_month",
     "utilisation",
     "prob_below_break_even",
+    "pool_coverage",
     "npv",
 ];
 
-fn table_rows(p: &Portfolio) -> Vec<Vec<String>> {
+fn table_rows(card: &RateCard, p: &Portfolio) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for r in &p.pools {
         for b in &r.plan.purchases {
@@ -265,10 +267,15 @@ fn table_rows(p: &Portfolio) -> Vec<Vec<String>> {
                 .and_then(|m| m.start)
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_default();
+            let (term, payment) = card
+                .offer(&b.offer_id)
+                .map(|o| (o.term().to_string(), o.payment().to_string()))
+                .unwrap_or_else(|| (format!("{}h", b.term_hours), String::new()));
             rows.push(vec![
                 r.pool.clone(),
                 b.offer_id.clone(),
-                format!("{}h", b.term_hours),
+                term,
+                payment,
                 start,
                 format!("{}", b.quantity),
                 b.upfront_total.amount().to_string(),
@@ -281,6 +288,7 @@ fn table_rows(p: &Portfolio) -> Vec<Vec<String>> {
                     .unwrap_or_default(),
                 format!("{:.4}", b.utilisation),
                 format!("{:.4}", b.prob_below_break_even),
+                format!("{:.4}", r.plan.coverage),
                 b.npv.amount().to_string(),
             ]);
         }
@@ -291,27 +299,40 @@ fn table_rows(p: &Portfolio) -> Vec<Vec<String>> {
 fn print_plan(out: &mut impl Write, p: &Portfolio, rows: &[Vec<String>]) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<24} {:<34} {:>6} {:>10} {:>8} {:>12} {:>10} {:>8} {:>6} {:>6}",
-        "pool", "offer", "term", "start", "qty", "upfront", "monthly", "savings", "b/e mo", "util"
+        "{:<24} {:<30} {:>4} {:<15} {:>10} {:>7} {:>12} {:>10} {:>8} {:>6} {:>5} {:>5}",
+        "pool",
+        "offer",
+        "term",
+        "payment",
+        "start",
+        "qty",
+        "upfront",
+        "monthly",
+        "savings",
+        "b/e mo",
+        "util",
+        "cov"
     )?;
     for r in rows {
-        let pct = r[9]
+        let pct = r[10]
             .parse::<f64>()
             .map(|v| format!("{:.1}%", 100.0 * v))
             .unwrap_or_else(|_| "-".into());
         writeln!(
             out,
-            "{:<24} {:<34} {:>6} {:>10} {:>8} {:>12} {:>10} {:>8} {:>6} {:>5.0}%",
+            "{:<24} {:<30} {:>4} {:<15} {:>10} {:>7} {:>12} {:>10} {:>8} {:>6} {:>4.0}% {:>4.0}%",
             truncate(&r[0], 24),
-            truncate(&r[1], 34),
+            truncate(&r[1], 30),
             r[2],
             r[3],
             r[4],
             r[5],
             r[6],
+            r[7],
             pct,
-            if r[10].is_empty() { "-" } else { &r[10] },
-            100.0 * r[11].parse::<f64>().unwrap_or(f64::NAN)
+            if r[11].is_empty() { "-" } else { &r[11] },
+            100.0 * r[12].parse::<f64>().unwrap_or(f64::NAN),
+            100.0 * r[14].parse::<f64>().unwrap_or(f64::NAN)
         )?;
     }
     if rows.is_empty() {

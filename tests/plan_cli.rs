@@ -181,7 +181,10 @@ fn plan_recommends_commitments_and_beats_the_baselines() {
         .assert()
         .success();
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(text.starts_with("pool,offer,term,start,quantity,upfront,monthly"));
+    assert!(
+        text.starts_with("pool,offer,term,payment,start,quantity,upfront,monthly"),
+        "{text}"
+    );
     assert!(text.lines().count() >= 2);
 }
 
