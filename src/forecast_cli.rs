@@ -76,6 +76,26 @@ fn step_seconds(s: &UsageSeries) -> Result<i64> {
     )
 }
 
+/// Forecasts every series in parallel with a progress bar; the first failure names its series.
+pub(crate) fn forecast_all(
+    series: &[UsageSeries],
+    settings: &ForecastSettings,
+    what: &str,
+) -> Result<Vec<DemandForecast>> {
+    let pb = progress(series.len(), what);
+    let forecasts: Vec<Result<DemandForecast>> = series
+        .par_iter()
+        .map(|s| {
+            let r = forecast::forecast_usage(s, settings)
+                .with_context(|| format!("forecasting series {}", s.key));
+            pb.inc(1);
+            r
+        })
+        .collect();
+    pb.finish_and_clear();
+    forecasts.into_iter().collect()
+}
+
 /// A `--limit` value: optional `K=V,...:` selector and a positive number.
 struct Limit {
     filters: Vec<(String, String)>,
@@ -141,18 +161,7 @@ pub fn forecast_cmd(args: ForecastArgs) -> Result<()> {
     settings.clean_anomalies = args.clean_anomalies;
     settings.current_regime = !args.all_history;
 
-    let pb = progress(series.len(), "forecasting");
-    let results: Vec<Result<DemandForecast>> = series
-        .par_iter()
-        .map(|s| {
-            let r = forecast::forecast_usage(s, &settings)
-                .with_context(|| format!("forecasting series {}", s.key));
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-    let mut forecasts = results.into_iter().collect::<Result<Vec<_>>>()?;
+    let mut forecasts = forecast_all(series, &settings, "forecasting")?;
 
     let mut warnings = Vec::new();
     if let Some(ev) = &events {

@@ -10,3 +10,4 @@ pub mod money;
 pub mod plan;
 pub mod pricing;
 pub mod synth;
+mod text;

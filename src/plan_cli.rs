@@ -6,11 +6,10 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use chrono::{TimeZone, Utc};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use capplan::export;
-use capplan::forecast::{self, DemandForecast, ForecastSettings};
+use capplan::forecast::ForecastSettings;
 use capplan::ingest::{self, AggregateOptions, Granularity, Measure, UsageSeries};
 use capplan::plan::{
     Cadence, FinanceParams, LadderSettings, Portfolio, PortfolioSettings, RealisedPool, Risk,
@@ -23,7 +22,7 @@ use rust_decimal::Decimal;
 use crate::cli::{
     BacktestPlanArgs, LadderCadence, LadderSizingArg, PlanArgs, RiskArg, UsageError, truncate,
 };
-use crate::forecast_cli::{out_ext, progress};
+use crate::forecast_cli::{forecast_all, out_ext};
 
 fn read(path: &std::path::Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
@@ -119,22 +118,6 @@ fn history_before(
     Ok(out)
 }
 
-fn forecast_all(series: &[UsageSeries], hours: usize, what: &str) -> Result<Vec<DemandForecast>> {
-    let settings = ForecastSettings::new(hours);
-    let pb = progress(series.len(), what);
-    let forecasts: Vec<Result<DemandForecast>> = series
-        .par_iter()
-        .map(|s| {
-            let r = forecast::forecast_usage(s, &settings)
-                .with_context(|| format!("forecasting series {}", s.key));
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-    forecasts.into_iter().collect()
-}
-
 fn risk_of(r: RiskArg) -> Risk {
     match r {
         RiskArg::Conservative => Risk::CONSERVATIVE,
@@ -157,7 +140,11 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         Some(date) => history_before(&series, date, "--as-of")?,
         None => series,
     };
-    let forecasts = forecast_all(&series, args.horizon.steps(3600), "forecasting")?;
+    let forecasts = forecast_all(
+        &series,
+        &ForecastSettings::new(args.horizon.steps(3600)),
+        "forecasting",
+    )?;
     let risk = match (args.risk_quantile, args.risk_cvar) {
         (Some(q), _) if q > 0.0 && q < 1.0 => Risk::Quantile(q),
         (Some(q), _) => {
@@ -481,7 +468,11 @@ pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
             ))
             .into());
         }
-        let forecasts = forecast_all(&history, hours, &format!("forecasting as of {date}"))?;
+        let forecasts = forecast_all(
+            &history,
+            &ForecastSettings::new(hours),
+            &format!("forecasting as of {date}"),
+        )?;
         let portfolio = plan_portfolio(&card, &inventory, &forecasts, &history, &psettings)?;
         let finance = FinanceParams {
             annual_cost_of_capital: args.cost_of_capital,

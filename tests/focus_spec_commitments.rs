@@ -27,26 +27,13 @@ use std::str::FromStr;
 use capplan::ingest::{self, CommitmentUsage, Commitments, IngestError, InputOptions};
 use rust_decimal::Decimal;
 
+mod common;
+use common::{shared, shared_file};
+
 const ID: &str = "<my-commitment-discount-id>";
 
-fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("CAPPLAN_SHARED_DATA")?);
-    assert!(
-        dir.is_dir(),
-        "CAPPLAN_SHARED_DATA={} is not a directory",
-        dir.display()
-    );
-    Some(dir)
-}
-
 fn example(dir: &Path, rel: &str) -> PathBuf {
-    let p = dir.join("billing/focus-spec-examples").join(rel);
-    assert!(
-        p.is_file(),
-        "shared data file missing: {} (CAPPLAN_SHARED_DATA is set, so this is a failure)",
-        p.display()
-    );
-    p
+    shared_file(dir, &format!("billing/focus-spec-examples/{rel}"))
 }
 
 fn d(s: &str) -> Decimal {

@@ -11,25 +11,8 @@ use std::str::FromStr;
 use assert_cmd::Command;
 use rust_decimal::Decimal;
 
-fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("CAPPLAN_SHARED_DATA")?);
-    assert!(
-        dir.is_dir(),
-        "CAPPLAN_SHARED_DATA={} is not a directory",
-        dir.display()
-    );
-    Some(dir)
-}
-
-fn sample(dir: &std::path::Path, rel: &str) -> PathBuf {
-    let p = dir.join(rel);
-    assert!(
-        p.is_file(),
-        "shared data file missing: {} (CAPPLAN_SHARED_DATA is set, so this is a failure)",
-        p.display()
-    );
-    p
-}
+mod common;
+use common::{shared, shared_file};
 
 /// Parses a cost cell the way an accountant would: blank and NULL are nothing, scientific
 /// notation is allowed. Independent of capplan's code.
@@ -183,7 +166,7 @@ fn every_billing_sample_reconciles_to_an_independent_sum() {
         return;
     };
     for case in CASES {
-        let path = sample(&dir, case.file);
+        let path = shared_file(&dir, case.file);
         let v = inspect_json(&path, &[]);
         assert_eq!(v["files"][0]["format"], case.format, "{}", case.file);
         let (ours, rows) = capplan_billed_totals(&v);
@@ -269,7 +252,7 @@ fn every_focus_spec_example_parses_and_reconciles() {
 #[test]
 fn focus_sample_defects_are_reported_not_fatal() {
     let Some(dir) = shared() else { return };
-    let path = sample(&dir, "billing/focus/focus_sample.csv");
+    let path = shared_file(&dir, "billing/focus/focus_sample.csv");
     let v = inspect_json(&path, &[]);
     let codes: Vec<&str> = v["findings"]
         .as_array()
@@ -301,7 +284,7 @@ fn every_sample_ingests_to_series() {
         .iter()
         .zip(["hour", "hour", "day", "hour", "day", "day"])
     {
-        let path = sample(&dir, case.file);
+        let path = shared_file(&dir, case.file);
         let out = tmp.path().join("s.csv");
         let o = Command::cargo_bin("capplan")
             .unwrap()

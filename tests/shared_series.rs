@@ -3,33 +3,12 @@
 //! They run when `CAPPLAN_SHARED_DATA` points at that folder (CI sets it) and then *fail* when
 //! a file is missing.
 
-use std::path::{Path, PathBuf};
-
 use capplan::forecast::{Granularity, SNAIVE, decompose, evaluate_series};
 use rayon::prelude::*;
 
 mod common;
 use common::public_series::{load, settings};
-
-fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("CAPPLAN_SHARED_DATA")?);
-    assert!(
-        dir.is_dir(),
-        "CAPPLAN_SHARED_DATA={} is not a directory",
-        dir.display()
-    );
-    Some(dir)
-}
-
-fn file(dir: &Path, rel: &str) -> PathBuf {
-    let p = dir.join(rel);
-    assert!(
-        p.is_file(),
-        "shared data file missing: {} (CAPPLAN_SHARED_DATA is set, so this is a failure)",
-        p.display()
-    );
-    p
-}
+use common::{shared, shared_file};
 
 /// R's `mstl(msts(vic_elec, c(24, 168)))` from augurs' test data: our f64 decomposition with
 /// R's STL settings must match every component within 0.5 (5e-5 of the mean demand, about
@@ -37,14 +16,14 @@ fn file(dir: &Path, rel: &str) -> PathBuf {
 #[test]
 fn vic_elec_decomposition_matches_r() {
     let Some(dir) = shared() else { return };
-    let y: Vec<f64> = std::fs::read_to_string(file(&dir, "series/augurs/vic_elec.csv"))
+    let y: Vec<f64> = std::fs::read_to_string(shared_file(&dir, "series/augurs/vic_elec.csv"))
         .unwrap()
         .lines()
         .skip(1)
         .map(|l| l.split(',').nth(1).unwrap().trim().parse().unwrap())
         .collect();
     let r: Vec<[f64; 5]> =
-        std::fs::read_to_string(file(&dir, "series/augurs/vic_elec_results.csv"))
+        std::fs::read_to_string(shared_file(&dir, "series/augurs/vic_elec_results.csv"))
             .unwrap()
             .lines()
             .skip(1)
@@ -87,7 +66,7 @@ fn accuracy_targets_on_public_series() {
         "m4/m4_hourly.csv",
         "m4/taylor_30_min.csv",
     ] {
-        file(&root, rel);
+        shared_file(&root, rel);
     }
     let series = load(&root);
     assert_eq!(series.len(), 19);

@@ -75,6 +75,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::text::line_col;
+
 use super::ForecastArrays;
 use crate::ingest::SeriesKey;
 
@@ -570,19 +572,6 @@ struct RawEffect {
     multiply: Option<Spanned<f64>>,
     add: Option<Spanned<f64>>,
     rate_per_year: Option<Spanned<f64>>,
-}
-
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
 }
 
 /// Builds [`EventError::Invalid`] for one event.

@@ -1,5 +1,6 @@
 //! Errors and warnings of the pricing inputs, each pointing at a file, a line and a field.
 
+pub(crate) use crate::text::{edit_distance, line_col};
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -159,20 +160,6 @@ impl fmt::Display for Warning {
     }
 }
 
-/// Converts a byte offset into a 1-based (line, column) pair; the column counts characters.
-/// Offsets past the end (or inside a character) are clamped.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while offset > 0 && !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
-}
-
 /// The closest candidate to `word` (edit distance ≤ 1/3 of its length, at least 2), for
 /// "did you mean" hints.
 pub(crate) fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(
@@ -186,20 +173,6 @@ pub(crate) fn did_you_mean<'a, I: IntoIterator<Item = &'a str>>(
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -1,1 +1,29 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
 pub mod public_series;
+
+use std::path::{Path, PathBuf};
+
+/// The folder `CAPPLAN_SHARED_DATA` points at, or `None` when the real-data tests are off.
+/// When it is set it must exist: a wrong path is a failure, not a skip.
+pub fn shared() -> Option<PathBuf> {
+    let dir = PathBuf::from(std::env::var_os("CAPPLAN_SHARED_DATA")?);
+    assert!(
+        dir.is_dir(),
+        "CAPPLAN_SHARED_DATA={} is not a directory",
+        dir.display()
+    );
+    Some(dir)
+}
+
+/// `dir/rel`, which must exist (CAPPLAN_SHARED_DATA is set, so a missing file fails).
+pub fn shared_file(dir: &Path, rel: &str) -> PathBuf {
+    let p = dir.join(rel);
+    assert!(
+        p.is_file(),
+        "shared data file missing: {} (CAPPLAN_SHARED_DATA is set, so this is a failure)",
+        p.display()
+    );
+    p
+}
