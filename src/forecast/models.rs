@@ -301,6 +301,63 @@ pub fn candidate_models_with(
 /// candidate (7 days for hourly data).
 pub const DAILY_MEDIAN_CYCLES: usize = 7;
 
+/// What a seasonal model falls back to when no seasonal period fits the history.
+#[derive(Clone, Copy)]
+enum NoSeason {
+    /// Non-seasonal ETS (naive when even ETS cannot fit).
+    Ets,
+    /// Naive (repeat the last value).
+    Naive,
+}
+
+/// The common start of every seasonal model's fit: fill gaps, short-circuit constant series,
+/// and pick the usable periods or fit the stated fallback.
+enum SeasonalStart {
+    /// The series was constant or no period fits: the forecast is already fitted.
+    Done(Box<dyn FittedModel>),
+    /// Fit the seasonal model with these usable periods (ascending, non-empty).
+    Fit {
+        prepared: Prepared,
+        usable: Vec<usize>,
+        notes: Vec<String>,
+    },
+}
+
+fn seasonal_start(
+    kind: ModelKind,
+    y: &[f64],
+    granularity: Granularity,
+    max_period: Option<usize>,
+    fallback: NoSeason,
+) -> Result<SeasonalStart> {
+    let prepared = Prepared::new(kind, y)?;
+    if let Some(constant) = prepared.constant() {
+        return Ok(SeasonalStart::Done(Box::new(constant)));
+    }
+    let (periods, notes) = usable_periods(granularity, prepared.values.len(), max_period);
+    if periods.usable.is_empty() {
+        let using = match fallback {
+            NoSeason::Ets => "non-seasonal ETS",
+            NoSeason::Naive => "naive",
+        };
+        let reason = format!(
+            "history of {} points is shorter than two seasons of {}; using {using}",
+            prepared.values.len(),
+            periods.dropped[0]
+        );
+        let fitted = match fallback {
+            NoSeason::Ets => prepared.fit_ets_or_naive(Some(reason), notes),
+            NoSeason::Naive => prepared.fit_repeat(1, Some(reason), notes),
+        };
+        return Ok(SeasonalStart::Done(Box::new(fitted)));
+    }
+    Ok(SeasonalStart::Fit {
+        prepared,
+        usable: periods.usable,
+        notes,
+    })
+}
+
 impl Model for MstlEts {
     fn kind(&self) -> ModelKind {
         ModelKind::MstlEts
@@ -314,23 +371,23 @@ impl Model for MstlEts {
     }
 
     fn fit(&self, y: &[f64]) -> Result<Box<dyn FittedModel>> {
-        let prepared = Prepared::new(ModelKind::MstlEts, y)?;
-        if let Some(constant) = prepared.constant() {
-            return Ok(Box::new(constant));
-        }
-        let (periods, notes) =
-            usable_periods(self.granularity, prepared.values.len(), self.max_period);
-        if periods.usable.is_empty() {
-            let reason = format!(
-                "history of {} points is shorter than two seasons of {}; using non-seasonal ETS",
-                prepared.values.len(),
-                periods.dropped[0]
-            );
-            return Ok(Box::new(prepared.fit_ets_or_naive(Some(reason), notes)));
-        }
-        match fit_mstl(&prepared.values, &periods.usable) {
+        let (prepared, usable, notes) = match seasonal_start(
+            ModelKind::MstlEts,
+            y,
+            self.granularity,
+            self.max_period,
+            NoSeason::Ets,
+        )? {
+            SeasonalStart::Done(f) => return Ok(f),
+            SeasonalStart::Fit {
+                prepared,
+                usable,
+                notes,
+            } => (prepared, usable, notes),
+        };
+        match fit_mstl(&prepared.values, &usable) {
             Ok((model, scale, spec, fitted)) => {
-                let names: Vec<String> = periods.usable.iter().map(|p| p.to_string()).collect();
+                let names: Vec<String> = usable.iter().map(|p| p.to_string()).collect();
                 Ok(Box::new(Fitted {
                     info: prepared.info(
                         format!("MSTL({})+ETS({spec})", names.join(",")),
@@ -362,23 +419,23 @@ impl Model for SeasonalNaive {
     }
 
     fn fit(&self, y: &[f64]) -> Result<Box<dyn FittedModel>> {
-        let prepared = Prepared::new(ModelKind::SeasonalNaive, y)?;
-        if let Some(constant) = prepared.constant() {
-            return Ok(Box::new(constant));
-        }
-        let (periods, notes) =
-            usable_periods(self.granularity, prepared.values.len(), self.max_period);
-        Ok(Box::new(match periods.usable.last() {
-            Some(&m) => prepared.fit_repeat(m, None, notes),
-            None => {
-                let reason = format!(
-                    "history of {} points is shorter than two seasons of {}; using naive",
-                    prepared.values.len(),
-                    periods.dropped[0]
-                );
-                prepared.fit_repeat(1, Some(reason), notes)
+        match seasonal_start(
+            ModelKind::SeasonalNaive,
+            y,
+            self.granularity,
+            self.max_period,
+            NoSeason::Naive,
+        )? {
+            SeasonalStart::Done(f) => Ok(f),
+            SeasonalStart::Fit {
+                prepared,
+                usable,
+                notes,
+            } => {
+                let m = usable[usable.len() - 1];
+                Ok(Box::new(prepared.fit_repeat(m, None, notes)))
             }
-        }))
+        }
     }
 }
 
@@ -788,23 +845,23 @@ impl Model for SeasonalMean {
     }
 
     fn fit(&self, y: &[f64]) -> Result<Box<dyn FittedModel>> {
-        let prepared = Prepared::new(ModelKind::SeasonalMean, y)?;
-        if let Some(constant) = prepared.constant() {
-            return Ok(Box::new(constant));
-        }
-        let (periods, notes) =
-            usable_periods(self.granularity, prepared.values.len(), self.max_period);
-        let period = match self.season {
-            SeasonChoice::Shortest => periods.usable.first(),
-            SeasonChoice::Longest => periods.usable.last(),
+        let (prepared, usable, notes) = match seasonal_start(
+            ModelKind::SeasonalMean,
+            y,
+            self.granularity,
+            self.max_period,
+            NoSeason::Naive,
+        )? {
+            SeasonalStart::Done(f) => return Ok(f),
+            SeasonalStart::Fit {
+                prepared,
+                usable,
+                notes,
+            } => (prepared, usable, notes),
         };
-        let Some(&p) = period else {
-            let reason = format!(
-                "history of {} points is shorter than two seasons of {}; using naive",
-                prepared.values.len(),
-                periods.dropped[0]
-            );
-            return Ok(Box::new(prepared.fit_repeat(1, Some(reason), notes)));
+        let p = match self.season {
+            SeasonChoice::Shortest => usable[0],
+            SeasonChoice::Longest => usable[usable.len() - 1],
         };
         let v = &prepared.values;
         let n = v.len();
@@ -817,7 +874,7 @@ impl Model for SeasonalMean {
                 mean_or_median(&mut buf, self.robust)
             })
             .collect();
-        let short = periods.usable[0].min(p);
+        let short = usable[0].min(p);
         if self.level {
             let last = v[n - short..].iter().sum::<f64>() / short as f64;
             let prof = pattern[p - short..].iter().sum::<f64>() / short as f64;
@@ -900,25 +957,25 @@ impl Model for MstlFlat {
     }
 
     fn fit(&self, y: &[f64]) -> Result<Box<dyn FittedModel>> {
-        let prepared = Prepared::new(ModelKind::MstlFlat, y)?;
-        if let Some(constant) = prepared.constant() {
-            return Ok(Box::new(constant));
-        }
-        let (periods, notes) =
-            usable_periods(self.granularity, prepared.values.len(), self.max_period);
-        if periods.usable.is_empty() {
-            let reason = format!(
-                "history of {} points is shorter than two seasons of {}; using naive",
-                prepared.values.len(),
-                periods.dropped[0]
-            );
-            return Ok(Box::new(prepared.fit_repeat(1, Some(reason), notes)));
-        }
+        let (prepared, usable, notes) = match seasonal_start(
+            ModelKind::MstlFlat,
+            y,
+            self.granularity,
+            self.max_period,
+            NoSeason::Naive,
+        )? {
+            SeasonalStart::Done(f) => return Ok(f),
+            SeasonalStart::Fit {
+                prepared,
+                usable,
+                notes,
+            } => (prepared, usable, notes),
+        };
         let v = &prepared.values;
         let scale = mean_abs(v);
         let ys: Vec<f64> = v.iter().map(|x| x / scale).collect();
         let mstl = MSTLModel::new(
-            periods.usable.clone(),
+            usable.clone(),
             FlatTrend {
                 window: self.window.max(1),
             },
@@ -929,7 +986,7 @@ impl Model for MstlFlat {
                     .predict_in_sample(None)
                     .map(|f| f.point.into_iter().map(|x| x * scale).collect())
                     .unwrap_or_else(|_| vec![f64::NAN; v.len()]);
-                let names: Vec<String> = periods.usable.iter().map(|p| p.to_string()).collect();
+                let names: Vec<String> = usable.iter().map(|p| p.to_string()).collect();
                 Ok(Box::new(Fitted {
                     info: prepared.info(
                         format!("MSTL({})+flat({})", names.join(","), self.window),
