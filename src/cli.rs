@@ -41,8 +41,42 @@ pub enum Command {
     /// and apply the purchases to what actually happened; compare with all on-demand, the
     /// 30-day lookback rule and the hindsight optimum.
     BacktestPlan(BacktestPlanArgs),
+    /// Run a plan file end to end (ingest → forecast → plan → scenarios) and write the
+    /// self-contained HTML report, its CSV/JSON/XLSX exports and the directory's index.html.
+    Report(ReportArgs),
+    /// Run the bundled demo (data/demo/plan.toml) and write its report under reports/demo/.
+    Demo(DemoArgs),
     /// Generate the deterministic synthetic FOCUS 1.2 export of the demo company.
     Synth(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The plan file (TOML) describing the run; relative paths in it are relative to its
+    /// directory.
+    #[arg(long, value_name = "PLAN.toml")]
+    pub config: PathBuf,
+    /// Plan as of this date (UTC day), overriding the plan file's `as_of`.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Output directory; `<name>-<FY>-Q<n>.html` and its exports are written there and
+    /// `index.html` is updated.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// Exit with code 3 when a forecast quarter's median spend exceeds its budget (total or a
+    /// group's), after writing the report.
+    #[arg(long)]
+    pub fail_on_budget: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo's plan file.
+    #[arg(long, value_name = "PLAN.toml", default_value = "data/demo/plan.toml")]
+    pub config: PathBuf,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "reports/demo")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -355,45 +389,10 @@ pub struct BacktestPlanArgs {
     pub out: Option<PathBuf>,
 }
 
-/// A span of time given on the command line, e.g. `90d`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Span {
-    pub seconds: i64,
-    pub text: String,
-}
+pub use capplan::span::Span;
 
 fn parse_span(s: &str) -> Result<Span, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{s}`: expected a number and a unit, e.g. 90d, 12w, 720h, 3y"))?;
-    let unit_s = match unit.trim() {
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        "y" => 365 * 86_400,
-        other => {
-            return Err(format!(
-                "`{s}`: unknown unit `{other}`; use h (hours), d (days), w (weeks) or y (years of 365 days)"
-            ));
-        }
-    };
-    if n <= 0 || n > 100 * 365 * 86_400 / unit_s {
-        return Err(format!("`{s}`: must be positive and at most 100 years"));
-    }
-    Ok(Span {
-        seconds: n * unit_s,
-        text: t.to_owned(),
-    })
-}
-
-impl Span {
-    /// Whole steps of `step_seconds` covering the span (at least one).
-    pub(crate) fn steps(&self, step_seconds: i64) -> usize {
-        ((self.seconds + step_seconds - 1) / step_seconds).max(1) as usize
-    }
+    Span::parse(s)
 }
 
 /// A usage error detected after clap parsing (exit code 2).
@@ -410,6 +409,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Backtest(args) => crate::forecast_cli::backtest_cmd(args),
         Command::Plan(args) => crate::plan_cli::plan_cmd(args),
         Command::BacktestPlan(args) => crate::plan_cli::backtest_plan_cmd(args),
+        Command::Report(args) => crate::report_cli::report_cmd(args),
+        Command::Demo(args) => crate::report_cli::demo_cmd(args),
         Command::Synth(args) => synth_cmd(args),
     }
 }
@@ -668,6 +669,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return 2;
+        }
+        if cause
+            .downcast_ref::<crate::report_cli::OverBudget>()
+            .is_some()
+        {
+            return 3;
         }
     }
     1

@@ -9,5 +9,8 @@ pub mod ingest;
 pub mod money;
 pub mod plan;
 pub mod pricing;
+pub mod report;
+pub mod scenario;
+pub mod span;
 pub mod synth;
 mod text;

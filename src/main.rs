@@ -1,6 +1,6 @@
 //! The `capplan` binary: parse arguments, run, print the error chain, choose the exit code.
 //! Exit codes: 0 success (including a closed stdout pipe), 1 runtime error, 2 bad input or
-//! usage.
+//! usage, 3 a forecast quarter over budget (`report --fail-on-budget`).
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use clap::Parser;
 mod cli;
 mod forecast_cli;
 mod plan_cli;
+mod report_cli;
 
 fn main() -> ExitCode {
     let parsed = match cli::Cli::try_parse() {

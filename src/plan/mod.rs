@@ -57,6 +57,7 @@ pub mod ladder;
 mod optimizer;
 mod policy;
 mod portfolio;
+mod schedule;
 mod types;
 
 pub use baseline::lookback_replay;
@@ -67,8 +68,10 @@ pub use ladder::{
 };
 pub use optimizer::PoolProblem;
 pub use policy::{RealisedPool, realised};
+pub(crate) use portfolio::offer_choices;
 pub use portfolio::{
-    Baseline, PeriodFlow, PoolResult, Portfolio, PortfolioSettings, Skipped, cash_flow,
-    plan_portfolio,
+    Baseline, PeriodFlow, PoolResult, Portfolio, PortfolioSettings, Skipped, cash_flow, plan_pool,
+    plan_portfolio, pool_demand, pool_history,
 };
+pub use schedule::{PeriodOutcome, ScheduleOutcome, ScheduledPurchase, Spread, evaluate_schedule};
 pub use types::*;

@@ -218,11 +218,8 @@ pub fn plan_portfolio(
     let mut pools = Vec::new();
     let mut skipped = Vec::new();
     for pool in card.pools() {
-        let matched: Vec<&DemandForecast> = forecasts
-            .iter()
-            .filter(|f| pool.covers(dims(&f.key), &f.unit))
-            .collect();
-        if matched.is_empty() {
+        let Some((demand, series)) = pool_demand(pool, forecasts, settings.paths, settings.seed)?
+        else {
             skipped.push(Skipped {
                 pool: pool.id().to_owned(),
                 reason: format!(
@@ -231,139 +228,195 @@ pub fn plan_portfolio(
                 ),
             });
             continue;
-        }
-        // Demand paths: the sum of the matched series' paths (same seed: they move together).
-        let mut paths = vec![vec![0.0; hours]; settings.paths];
-        for f in &matched {
-            let p = f
-                .sample_paths(settings.paths, settings.seed)
-                .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
-            for (i, path) in paths.iter_mut().enumerate() {
-                for (t, v) in path.iter_mut().enumerate() {
-                    *v += pool.to_pool_units(p.path(i)[t]);
-                }
-            }
-        }
-        // History of the same series, in pool units, aligned to the end.
-        let mut hist: Vec<f64> = Vec::new();
-        for s in history
-            .iter()
-            .filter(|s| pool.covers(dims(&s.key), &s.unit))
-        {
-            if hist.len() < s.values.len() {
-                let mut longer = vec![0.0; s.values.len() - hist.len()];
-                longer.extend(hist);
-                hist = longer;
-            }
-            let off = hist.len() - s.values.len();
-            for (i, v) in s.values.iter().enumerate() {
-                hist[off + i] += pool.to_pool_units(*v);
-            }
-        }
-        let existing = inventory.coverage(pool.id(), start, hours);
-        let hist_start = start - chrono::Duration::hours(hist.len() as i64);
-        let hist_existing = inventory.coverage(pool.id(), hist_start, hist.len());
-        let hist_residual: Vec<f64> = hist
-            .iter()
-            .zip(&hist_existing)
-            .map(|(d, e)| (d - e).max(0.0))
-            .collect();
-
-        let (offers, payment_choices) = offer_choices(card, pool, settings.cost_of_capital)?;
-        if offers.is_empty() {
-            skipped.push(Skipped {
-                pool: pool.id().to_owned(),
-                reason: "the pool has no offers".into(),
-            });
-            continue;
-        }
-        let pricing = Pricing {
-            currency: pool.currency(),
-            on_demand_hourly: pool.on_demand_rate(),
-            offers,
         };
-        let finance = FinanceParams {
-            annual_cost_of_capital: settings.cost_of_capital,
-            start: Some(start.naive_utc()),
-        };
-        let whole_units =
-            !pool.unit().contains('$') && !pool.unit().to_ascii_uppercase().contains("USD");
-        let demand = Demand { hours, paths };
-        let opts = PlanOptions {
-            risk: settings.risk,
-            whole_units,
-            finance: finance.clone(),
-        };
-        let plan = optimize(&demand, &existing, &pricing, &opts)?;
-        let problem = PoolProblem::new(&demand, &existing, &pricing)?;
-        let mut baselines = vec![Baseline {
-            name: "all on-demand".into(),
-            expected_cost: plan.on_demand_cost,
-            expected_savings: Money::zero(pool.currency()),
-            recommendation: None,
-        }];
-        // The rule chooses among the offers the optimizer uses (the cheapest of each term), so
-        // both are judged on the same menu.
-        // Terms longer than the horizon are left out of the rule's menu: their full-term cost
-        // would be charged against only the horizon's usage (the optimizer weighs that itself).
-        let menu: Vec<OfferChoice> = [problem.long_offer(), problem.short_offer()]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        let fitting: Vec<OfferChoice> = menu
-            .iter()
-            .filter(|o| o.term_hours <= hours)
-            .cloned()
-            .collect();
-        let used_offers = if fitting.is_empty() { menu } else { fitting };
-        if !hist_residual.is_empty() {
-            for &days in &settings.lookback_days {
-                if let Some(rec) = lookback_replay(
-                    &hist_residual,
-                    days,
-                    &used_offers,
-                    pricing.currency,
-                    pricing.on_demand_hourly,
-                )? {
-                    let levels = problem.levels_for_lookback(&rec, true)?;
-                    let eval = problem.evaluate(Risk::Balanced, &levels, &finance)?;
-                    baselines.push(Baseline {
-                        name: format!("lookback {days}d"),
-                        expected_cost: eval.expected_cost,
-                        expected_savings: eval.expected_savings,
-                        recommendation: Some(rec),
-                    });
-                }
-            }
+        match plan_pool(
+            card, pool, inventory, demand, series, start, history, settings,
+        )? {
+            Ok(r) => pools.push(r),
+            Err(s) => skipped.push(s),
         }
-        let ladder = match &settings.ladder {
-            // The ladder spreads the long-term purchase (or, without a long-term offer, the
-            // first short-term one); nothing to spread when that level is zero.
-            Some(l)
-                if plan.three_year > 0.0
-                    || (problem.long_offer().is_none() && !plan.purchases.is_empty()) =>
-            {
-                let lump = Levels {
-                    three_year: plan.three_year,
-                    one_year: plan.one_year.clone(),
-                };
-                Some(problem.ladder(&lump, l, &opts)?)
-            }
-            _ => None,
-        };
-        pools.push(PoolResult {
-            pool: pool.id().to_owned(),
-            unit: pool.unit().to_owned(),
-            series: matched.iter().map(|f| f.key.to_string()).collect(),
-            payment_choices,
-            existing_units_now: existing.first().copied().unwrap_or(0.0),
-            monthly_cash_flow: cash_flow(&plan, pool.currency(), 1),
-            quarterly_cash_flow: cash_flow(&plan, pool.currency(), 3),
-            plan,
-            baselines,
-            ladder,
-        });
     }
     Ok(Portfolio { pools, skipped })
+}
+
+/// The demand paths of `pool`: the sum, in pool units, of the sample paths of the forecasts
+/// it covers (the same seed for every series, so the series of one pool move together), and
+/// the names of those series. `None` when no forecast matches.
+///
+/// # Errors
+///
+/// [`PlanError::InvalidInput`] when paths cannot be drawn.
+pub fn pool_demand(
+    pool: &Pool,
+    forecasts: &[DemandForecast],
+    n_paths: usize,
+    seed: u64,
+) -> Result<Option<(Demand, Vec<String>)>, PlanError> {
+    let matched: Vec<&DemandForecast> = forecasts
+        .iter()
+        .filter(|f| pool.covers(dims(&f.key), &f.unit))
+        .collect();
+    let Some(first) = matched.first() else {
+        return Ok(None);
+    };
+    let hours = first.forecast.horizon();
+    let mut paths = vec![vec![0.0; hours]; n_paths];
+    for f in &matched {
+        let p = f
+            .sample_paths(n_paths, seed)
+            .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
+        for (i, path) in paths.iter_mut().enumerate() {
+            for (t, v) in path.iter_mut().enumerate() {
+                *v += pool.to_pool_units(p.path(i)[t]);
+            }
+        }
+    }
+    Ok(Some((
+        Demand { hours, paths },
+        matched.iter().map(|f| f.key.to_string()).collect(),
+    )))
+}
+
+/// The hourly history of the series `pool` covers, in pool units, aligned to end at `start`.
+pub fn pool_history(pool: &Pool, history: &[UsageSeries]) -> Vec<f64> {
+    let mut hist: Vec<f64> = Vec::new();
+    for s in history
+        .iter()
+        .filter(|s| pool.covers(dims(&s.key), &s.unit))
+    {
+        if hist.len() < s.values.len() {
+            let mut longer = vec![0.0; s.values.len() - hist.len()];
+            longer.extend(hist);
+            hist = longer;
+        }
+        let off = hist.len() - s.values.len();
+        for (i, v) in s.values.iter().enumerate() {
+            hist[off + i] += pool.to_pool_units(*v);
+        }
+    }
+    hist
+}
+
+/// Plans one pool on given demand paths starting at `start`: the optimal purchase, the
+/// baselines (the lookback rules replay `history`, hourly series ending at `start`) and the
+/// ladder. `Ok(Err(_))` when the pool cannot be planned (no offers).
+///
+/// # Errors
+///
+/// [`PlanError`] for inconsistent inputs.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_pool(
+    card: &RateCard,
+    pool: &Pool,
+    inventory: &Inventory,
+    demand: Demand,
+    series: Vec<String>,
+    start: chrono::DateTime<chrono::Utc>,
+    history: &[UsageSeries],
+    settings: &PortfolioSettings,
+) -> Result<Result<PoolResult, Skipped>, PlanError> {
+    let hours = demand.hours;
+    let hist = pool_history(pool, history);
+    let existing = inventory.coverage(pool.id(), start, hours);
+    let hist_start = start - chrono::Duration::hours(hist.len() as i64);
+    let hist_existing = inventory.coverage(pool.id(), hist_start, hist.len());
+    let hist_residual: Vec<f64> = hist
+        .iter()
+        .zip(&hist_existing)
+        .map(|(d, e)| (d - e).max(0.0))
+        .collect();
+
+    let (offers, payment_choices) = offer_choices(card, pool, settings.cost_of_capital)?;
+    if offers.is_empty() {
+        return Ok(Err(Skipped {
+            pool: pool.id().to_owned(),
+            reason: "the pool has no offers".into(),
+        }));
+    }
+    let pricing = Pricing {
+        currency: pool.currency(),
+        on_demand_hourly: pool.on_demand_rate(),
+        offers,
+    };
+    let finance = FinanceParams {
+        annual_cost_of_capital: settings.cost_of_capital,
+        start: Some(start.naive_utc()),
+    };
+    let whole_units =
+        !pool.unit().contains('$') && !pool.unit().to_ascii_uppercase().contains("USD");
+    let opts = PlanOptions {
+        risk: settings.risk,
+        whole_units,
+        finance: finance.clone(),
+    };
+    let plan = optimize(&demand, &existing, &pricing, &opts)?;
+    let problem = PoolProblem::new(&demand, &existing, &pricing)?;
+    let mut baselines = vec![Baseline {
+        name: "all on-demand".into(),
+        expected_cost: plan.on_demand_cost,
+        expected_savings: Money::zero(pool.currency()),
+        recommendation: None,
+    }];
+    // The rule chooses among the offers the optimizer uses (the cheapest of each term), so
+    // both are judged on the same menu.
+    // Terms longer than the horizon are left out of the rule's menu: their full-term cost
+    // would be charged against only the horizon's usage (the optimizer weighs that itself).
+    let menu: Vec<OfferChoice> = [problem.long_offer(), problem.short_offer()]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let fitting: Vec<OfferChoice> = menu
+        .iter()
+        .filter(|o| o.term_hours <= hours)
+        .cloned()
+        .collect();
+    let used_offers = if fitting.is_empty() { menu } else { fitting };
+    if !hist_residual.is_empty() {
+        for &days in &settings.lookback_days {
+            if let Some(rec) = lookback_replay(
+                &hist_residual,
+                days,
+                &used_offers,
+                pricing.currency,
+                pricing.on_demand_hourly,
+            )? {
+                let levels = problem.levels_for_lookback(&rec, true)?;
+                let eval = problem.evaluate(Risk::Balanced, &levels, &finance)?;
+                baselines.push(Baseline {
+                    name: format!("lookback {days}d"),
+                    expected_cost: eval.expected_cost,
+                    expected_savings: eval.expected_savings,
+                    recommendation: Some(rec),
+                });
+            }
+        }
+    }
+    let ladder = match &settings.ladder {
+        // The ladder spreads the long-term purchase (or, without a long-term offer, the
+        // first short-term one); nothing to spread when that level is zero.
+        Some(l)
+            if plan.three_year > 0.0
+                || (problem.long_offer().is_none() && !plan.purchases.is_empty()) =>
+        {
+            let lump = Levels {
+                three_year: plan.three_year,
+                one_year: plan.one_year.clone(),
+            };
+            Some(problem.ladder(&lump, l, &opts)?)
+        }
+        _ => None,
+    };
+    Ok(Ok(PoolResult {
+        pool: pool.id().to_owned(),
+        unit: pool.unit().to_owned(),
+        series,
+        payment_choices,
+        existing_units_now: existing.first().copied().unwrap_or(0.0),
+        monthly_cash_flow: cash_flow(&plan, pool.currency(), 1),
+        quarterly_cash_flow: cash_flow(&plan, pool.currency(), 3),
+        plan,
+        baselines,
+        ladder,
+    }))
 }

@@ -1,0 +1,546 @@
+//! Any schedule of purchases evaluated on demand paths: what it costs over the horizon, how
+//! the cost spreads over calendar periods (months, fiscal quarters), the spread of savings
+//! over paths, NPV and break-even. This is the step behind the scenario matrix and the
+//! quarterly plan, where strategies other than the optimizer's (a fixed coverage, a purchase
+//! list, the lookback rule) and demand other than the one planned on are compared.
+//!
+//! # Definitions (per pool, hours `t = 0..T`, paths `s = 1..S`)
+//!
+//! * demand `D_{s,t}`, existing coverage `E_t`, residual `R_{s,t} = max(0, D − E)`;
+//! * new coverage `c_t = Σ q_i` over purchases active at `t` (`h_i ≤ t < h_i + term_i`);
+//! * on-demand hours `O_{s,t} = max(0, R − c)`; used new-commitment hours `R − O`.
+//! * A purchase costs its **full term** at its effective rate (as in the optimizer), also
+//!   when the term ends after the horizon; usage after the horizon counts as zero.
+//! * `expected_cost` = new commitments + `p · mean_s Σ_t O`; `on_demand_cost` = `p · mean_s
+//!   Σ_t R` (nothing new bought); savings = the difference; per-path savings give the
+//!   p10/p50/p90 and the probability of a loss.
+//! * Per period `[a, b)`: demand and on-demand spend (mean and p10/p50/p90 over paths of the
+//!   period's sum), the new commitments' amortised cost (effective rate × active hours in the
+//!   period), their cash (upfront in the period of purchase + recurring per active hour) and
+//!   the expected savings (`p` × used hours − amortised cost).
+//! * Cash view by 730-hour months from hour 0 to the end of the last term: NPV =
+//!   `Σ_m (usage value_m − recurring_m)·v^(m+1) − Σ_m upfront_m·v^m` with `v = 1/(1 + r/12)`;
+//!   break-even month = first month where the cumulative usage value reaches the cumulative
+//!   cash paid.
+//!
+//! Money is exact: hour sums are converted once per figure with [`Rate::cost_of`] and
+//! rounded half-even at the end.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::types::{Demand, FinanceParams, HOURS_PER_MONTH, OfferChoice, PlanError};
+use crate::money::{Currency, Money, Rate};
+
+/// One purchase of a schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduledPurchase {
+    /// The offer bought (its term and rates).
+    pub offer: OfferChoice,
+    /// Hour of the purchase (0 = the plan's start).
+    pub start_hour: usize,
+    /// Units bought (≥ 0).
+    pub quantity: f64,
+}
+
+impl ScheduledPurchase {
+    fn end(&self) -> usize {
+        self.start_hour.saturating_add(self.offer.term_hours)
+    }
+}
+
+/// Quantiles over paths of one figure (p10, p50, p90; the lower empirical quantiles).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread<T> {
+    /// 10th percentile.
+    pub p10: T,
+    /// Median.
+    pub p50: T,
+    /// 90th percentile.
+    pub p90: T,
+}
+
+/// One calendar period of a schedule's evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodOutcome {
+    /// First hour (inclusive).
+    pub start_hour: usize,
+    /// Last hour (exclusive), clipped to the horizon.
+    pub end_hour: usize,
+    /// Mean demand in unit-hours summed over the period.
+    pub demand_mean: f64,
+    /// Spread over paths of the period's demand (unit-hours).
+    pub demand: Spread<f64>,
+    /// Mean unit-hours covered by existing commitments.
+    pub existing_used: f64,
+    /// Mean unit-hours covered by the new purchases.
+    pub new_used: f64,
+    /// Expected on-demand spend.
+    pub on_demand_expected: Money,
+    /// Spread over paths of the on-demand spend.
+    pub on_demand: Spread<Money>,
+    /// On-demand spend if nothing new were bought (expected).
+    pub on_demand_without_new: Money,
+    /// Amortised cost of the new purchases active in the period.
+    pub new_amortised: Money,
+    /// Cash paid for the new purchases in the period (upfront + recurring).
+    pub new_cash: Money,
+    /// Upfront fees paid in the period.
+    pub new_upfront: Money,
+    /// Units of new purchases whose term starts in the period.
+    pub units_bought: f64,
+    /// Units of new purchases whose term ends in the period.
+    pub units_expiring: f64,
+    /// Expected savings of the new purchases in the period (on-demand value of the hours
+    /// they cover − their amortised cost).
+    pub expected_savings: Money,
+    /// On-demand unit-hours of each path in the period (paths in input order), for sums
+    /// across pools that keep the paths aligned.
+    #[serde(skip)]
+    pub on_demand_hours_by_path: Vec<f64>,
+}
+
+/// A schedule evaluated on demand paths.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScheduleOutcome {
+    /// Expected cost with nothing new bought (the residual after existing commitments on
+    /// demand).
+    pub on_demand_cost: Money,
+    /// New commitments (full terms) + expected on-demand.
+    pub expected_cost: Money,
+    /// `on_demand_cost − expected_cost`.
+    pub expected_savings: Money,
+    /// Full-term cost of the new purchases.
+    pub commitment_cost: Money,
+    /// Upfront fees of the new purchases.
+    pub upfront: Money,
+    /// Share of the expected residual demand covered by the new purchases.
+    pub coverage: f64,
+    /// Share of the new purchases' committed unit-hours (full terms) that is used.
+    pub utilisation: f64,
+    /// Spread of the savings over paths.
+    pub savings: Spread<Money>,
+    /// Share of paths on which the schedule costs more than buying nothing.
+    pub prob_loss: f64,
+    /// Net present value of the cash view (usage value − cash) at the cost of capital.
+    pub npv: Money,
+    /// First month (1-based, 730-hour months) in which the cumulative usage value reaches
+    /// the cumulative cash paid; `None` when nothing is bought or it never does.
+    pub break_even_month: Option<usize>,
+    /// Cumulative expected net savings (usage value − cash) at the end of each month.
+    pub cumulative_net: Vec<Money>,
+    /// The requested periods, in order.
+    pub periods: Vec<PeriodOutcome>,
+}
+
+/// Lower empirical quantile of sorted values.
+fn at<T: Copy>(sorted: &[T], q: f64) -> T {
+    let n = sorted.len();
+    let i = ((q * n as f64).ceil() as usize).clamp(1, n) - 1;
+    sorted[i]
+}
+
+fn spread_f64(mut v: Vec<f64>) -> Spread<f64> {
+    v.sort_by(f64::total_cmp);
+    Spread {
+        p10: at(&v, 0.1),
+        p50: at(&v, 0.5),
+        p90: at(&v, 0.9),
+    }
+}
+
+/// Evaluates `purchases` on `demand` after the `existing` coverage (one value per hour) at the
+/// on-demand rate `on_demand_hourly`, with figures per period of `periods` (hour ranges,
+/// clipped to the horizon).
+///
+/// # Errors
+///
+/// [`PlanError::InvalidInput`] for empty or ragged demand, non-finite or negative values, a
+/// coverage vector of the wrong length, a negative quantity; [`PlanError::Overflow`] /
+/// money errors when an amount does not fit.
+pub fn evaluate_schedule(
+    demand: &Demand,
+    existing: &[f64],
+    on_demand_hourly: Decimal,
+    currency: Currency,
+    purchases: &[ScheduledPurchase],
+    periods: &[(usize, usize)],
+    finance: &FinanceParams,
+) -> Result<ScheduleOutcome, PlanError> {
+    let t_n = demand.hours;
+    let s_n = demand.paths.len();
+    if t_n == 0 || s_n == 0 {
+        return Err(PlanError::InvalidInput("no demand to evaluate".into()));
+    }
+    if existing.len() != t_n {
+        return Err(PlanError::InvalidInput(format!(
+            "existing coverage has {} hours, demand {t_n}",
+            existing.len()
+        )));
+    }
+    for path in &demand.paths {
+        if path.len() != t_n || path.iter().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(PlanError::InvalidInput(
+                "demand paths must have one finite, non-negative value per hour".into(),
+            ));
+        }
+    }
+    if purchases
+        .iter()
+        .any(|b| !b.quantity.is_finite() || b.quantity < 0.0 || b.offer.term_hours == 0)
+    {
+        return Err(PlanError::InvalidInput(
+            "purchases need a finite quantity ≥ 0 and a positive term".into(),
+        ));
+    }
+    let p = Rate::new(Money::new(on_demand_hourly, currency));
+    let mut cov = vec![0.0; t_n];
+    for b in purchases {
+        for c in &mut cov[b.start_hour.min(t_n)..b.end().min(t_n)] {
+            *c += b.quantity;
+        }
+    }
+    let n_p = periods.len();
+    let mut period_of = vec![usize::MAX; t_n];
+    for (i, &(a, b)) in periods.iter().enumerate() {
+        for slot in &mut period_of[a.min(t_n)..b.min(t_n)] {
+            if *slot == usize::MAX {
+                *slot = i;
+            }
+        }
+    }
+    // Per path: totals; per path and period: demand, residual, on-demand.
+    let mut res_tot = vec![0.0; s_n];
+    let mut over_tot = vec![0.0; s_n];
+    let mut dem_p = vec![0.0; s_n * n_p];
+    let mut res_p = vec![0.0; s_n * n_p];
+    let mut over_p = vec![0.0; s_n * n_p];
+    let mut exist_p = vec![0.0; n_p];
+    let months = purchases
+        .iter()
+        .map(ScheduledPurchase::end)
+        .max()
+        .unwrap_or(0)
+        .max(t_n)
+        .div_ceil(HOURS_PER_MONTH);
+    let mut used_month = vec![0.0; months];
+    for (s, path) in demand.paths.iter().enumerate() {
+        for t in 0..t_n {
+            let d = path[t];
+            let r = (d - existing[t]).max(0.0);
+            let o = (r - cov[t]).max(0.0);
+            res_tot[s] += r;
+            over_tot[s] += o;
+            used_month[t / HOURS_PER_MONTH] += (r - o) / s_n as f64;
+            let k = period_of[t];
+            if k != usize::MAX {
+                dem_p[s * n_p + k] += d;
+                res_p[s * n_p + k] += r;
+                over_p[s * n_p + k] += o;
+                exist_p[k] += (d - r) / s_n as f64;
+            }
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+
+    // Commitment cost, full terms.
+    let mut commitment = Money::zero(currency);
+    let mut upfront = Money::zero(currency);
+    let mut committed_hours = 0.0;
+    for b in purchases.iter().filter(|b| b.quantity > 0.0) {
+        let r = Rate::new(Money::new(b.offer.effective_hourly, currency));
+        commitment = commitment.checked_add(r.cost_of(b.quantity * b.offer.term_hours as f64)?)?;
+        upfront = upfront.checked_add(
+            Rate::new(Money::new(b.offer.upfront_per_unit, currency)).cost_of(b.quantity)?,
+        )?;
+        committed_hours += b.quantity * b.offer.term_hours as f64;
+    }
+    let m_res = mean(&res_tot);
+    let m_over = mean(&over_tot);
+    let on_demand_cost = p.cost_of(m_res)?.round();
+    let expected_cost = commitment.checked_add(p.cost_of(m_over)?)?.round();
+    let mut path_savings = Vec::with_capacity(s_n);
+    let mut losses = 0usize;
+    for s in 0..s_n {
+        let saving = p
+            .cost_of(res_tot[s])?
+            .checked_sub(commitment.checked_add(p.cost_of(over_tot[s])?)?)?
+            .round();
+        if saving.amount() < Decimal::ZERO {
+            losses += 1;
+        }
+        path_savings.push(saving);
+    }
+    path_savings.sort_by_key(|m| m.amount());
+
+    // Periods.
+    let mut out_periods = Vec::with_capacity(n_p);
+    for (k, &(a, b)) in periods.iter().enumerate() {
+        let (a, b) = (a.min(t_n), b.min(t_n));
+        let col = |v: &[f64]| -> Vec<f64> { (0..s_n).map(|s| v[s * n_p + k]).collect() };
+        let dem = col(&dem_p);
+        let over = col(&over_p);
+        let res = col(&res_p);
+        let new_used = mean(&res) - mean(&over);
+        let mut od_paths: Vec<Money> = over
+            .iter()
+            .map(|&o| p.cost_of(o).map(Money::round))
+            .collect::<Result<_, _>>()?;
+        od_paths.sort_by_key(|m| m.amount());
+        let mut amort = Money::zero(currency);
+        let mut cash = Money::zero(currency);
+        let mut up = Money::zero(currency);
+        let (mut bought, mut expiring) = (0.0, 0.0);
+        for pu in purchases.iter().filter(|pu| pu.quantity > 0.0) {
+            let active = pu.end().min(b).saturating_sub(pu.start_hour.max(a)) as f64;
+            if active > 0.0 {
+                amort = amort.checked_add(
+                    Rate::new(Money::new(pu.offer.effective_hourly, currency))
+                        .cost_of(pu.quantity * active)?,
+                )?;
+                cash = cash.checked_add(
+                    Rate::new(Money::new(pu.offer.recurring_hourly, currency))
+                        .cost_of(pu.quantity * active)?,
+                )?;
+            }
+            if (a..b).contains(&pu.start_hour) {
+                let u = Rate::new(Money::new(pu.offer.upfront_per_unit, currency))
+                    .cost_of(pu.quantity)?;
+                up = up.checked_add(u)?;
+                cash = cash.checked_add(u)?;
+                bought += pu.quantity;
+            }
+            if (a + 1..=b).contains(&pu.end()) {
+                expiring += pu.quantity;
+            }
+        }
+        let used_value = p.cost_of(new_used)?;
+        out_periods.push(PeriodOutcome {
+            start_hour: a,
+            end_hour: b,
+            demand_mean: mean(&dem),
+            demand: spread_f64(dem),
+            existing_used: exist_p[k],
+            new_used,
+            on_demand_expected: p.cost_of(mean(&over))?.round(),
+            on_demand: Spread {
+                p10: at(&od_paths, 0.1),
+                p50: at(&od_paths, 0.5),
+                p90: at(&od_paths, 0.9),
+            },
+            on_demand_without_new: p.cost_of(mean(&res))?.round(),
+            new_amortised: amort.round(),
+            new_cash: cash.round(),
+            new_upfront: up.round(),
+            units_bought: bought,
+            units_expiring: expiring,
+            expected_savings: used_value.checked_sub(amort)?.round(),
+            on_demand_hours_by_path: over,
+        });
+    }
+
+    // Cash view by month: NPV and break-even.
+    let monthly_rate = finance
+        .annual_cost_of_capital
+        .checked_div(Decimal::from(12))
+        .ok_or(PlanError::Overflow("monthly rate"))?;
+    let factor = Decimal::ONE
+        .checked_add(monthly_rate)
+        .filter(|f| *f > Decimal::ZERO)
+        .ok_or(PlanError::Overflow("discount factor"))?;
+    let mut npv = Decimal::ZERO;
+    let mut disc = Decimal::ONE;
+    let mut cum = Money::zero(currency);
+    let mut cumulative_net = Vec::with_capacity(months);
+    let mut break_even_month = None;
+    let mut paid_anything = false;
+    for (m, used) in used_month.iter().enumerate() {
+        let (a, b) = (m * HOURS_PER_MONTH, (m + 1) * HOURS_PER_MONTH);
+        let mut up = Money::zero(currency);
+        let mut rec = Money::zero(currency);
+        for pu in purchases.iter().filter(|pu| pu.quantity > 0.0) {
+            let active = pu.end().min(b).saturating_sub(pu.start_hour.max(a)) as f64;
+            if active > 0.0 {
+                rec = rec.checked_add(
+                    Rate::new(Money::new(pu.offer.recurring_hourly, currency))
+                        .cost_of(pu.quantity * active)?,
+                )?;
+            }
+            if (a..b).contains(&pu.start_hour) {
+                up = up.checked_add(
+                    Rate::new(Money::new(pu.offer.upfront_per_unit, currency))
+                        .cost_of(pu.quantity)?,
+                )?;
+            }
+        }
+        let value = p.cost_of(*used)?;
+        if !up.is_zero() || !rec.is_zero() {
+            paid_anything = true;
+        }
+        npv = up
+            .amount()
+            .checked_mul(disc)
+            .and_then(|x| npv.checked_sub(x))
+            .ok_or(PlanError::Overflow("npv"))?;
+        disc = disc
+            .checked_div(factor)
+            .ok_or(PlanError::Overflow("discounting"))?;
+        npv = (value.amount() - rec.amount())
+            .checked_mul(disc)
+            .and_then(|x| npv.checked_add(x))
+            .ok_or(PlanError::Overflow("npv"))?;
+        cum = cum.checked_add(value)?.checked_sub(up)?.checked_sub(rec)?;
+        if paid_anything && break_even_month.is_none() && cum.amount() >= Decimal::ZERO {
+            break_even_month = Some(m + 1);
+        }
+        cumulative_net.push(cum.round());
+    }
+
+    Ok(ScheduleOutcome {
+        on_demand_cost,
+        expected_savings: on_demand_cost.checked_sub(expected_cost)?,
+        expected_cost,
+        commitment_cost: commitment.round(),
+        upfront: upfront.round(),
+        coverage: if m_res > 0.0 {
+            (m_res - m_over) / m_res
+        } else {
+            0.0
+        },
+        utilisation: if committed_hours > 0.0 {
+            (m_res - m_over) / committed_hours
+        } else {
+            0.0
+        },
+        savings: Spread {
+            p10: at(&path_savings, 0.1),
+            p50: at(&path_savings, 0.5),
+            p90: at(&path_savings, 0.9),
+        },
+        prob_loss: losses as f64 / s_n as f64,
+        npv: Money::new(npv, currency).round(),
+        break_even_month,
+        cumulative_net,
+        periods: out_periods,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(term: usize, eff: &str, up: &str, rec: &str) -> OfferChoice {
+        OfferChoice {
+            id: format!("o{term}"),
+            term_hours: term,
+            effective_hourly: eff.parse().unwrap(),
+            upfront_per_unit: up.parse().unwrap(),
+            recurring_hourly: rec.parse().unwrap(),
+        }
+    }
+
+    fn usd() -> Currency {
+        Currency::new("USD").unwrap()
+    }
+
+    fn fin(r: &str) -> FinanceParams {
+        FinanceParams {
+            annual_cost_of_capital: r.parse().unwrap(),
+            start: None,
+        }
+    }
+
+    #[test]
+    fn constant_demand_fully_covered_by_hand() {
+        // 10 units for 1,460 hours (2 months), 4 units existing, 6 bought at 0.5 vs 1.0.
+        let d = Demand::single(vec![10.0; 1460]);
+        let buy = ScheduledPurchase {
+            offer: offer(1460, "0.5", "0", "0.5"),
+            start_hour: 0,
+            quantity: 6.0,
+        };
+        let o = evaluate_schedule(
+            &d,
+            &[4.0; 1460],
+            Decimal::ONE,
+            usd(),
+            &[buy],
+            &[(0, 730), (730, 1460)],
+            &fin("0"),
+        )
+        .unwrap();
+        assert_eq!(o.on_demand_cost.amount(), Decimal::from(8760));
+        assert_eq!(o.commitment_cost.amount(), Decimal::from(4380));
+        assert_eq!(o.expected_cost.amount(), Decimal::from(4380));
+        assert_eq!(o.expected_savings.amount(), Decimal::from(4380));
+        assert_eq!((o.coverage, o.utilisation), (1.0, 1.0));
+        assert_eq!(o.prob_loss, 0.0);
+        assert_eq!(o.break_even_month, Some(1));
+        assert_eq!(o.npv.amount(), Decimal::from(4380));
+        let q = &o.periods[1];
+        assert_eq!((q.existing_used, q.new_used), (2920.0, 4380.0));
+        assert_eq!(q.on_demand_expected.amount(), Decimal::ZERO);
+        assert_eq!(q.new_amortised.amount(), Decimal::from(2190));
+        assert_eq!(q.expected_savings.amount(), Decimal::from(2190));
+        assert_eq!(q.units_expiring, 6.0);
+        assert_eq!(o.periods[0].units_bought, 6.0);
+    }
+
+    #[test]
+    fn unused_commitment_loses_and_upfront_is_cash_in_its_period() {
+        let d = Demand {
+            hours: 730,
+            paths: vec![vec![0.0; 730], vec![2.0; 730]],
+        };
+        let buy = ScheduledPurchase {
+            offer: offer(730, "0.6", "438", "0"),
+            start_hour: 0,
+            quantity: 1.0,
+        };
+        let o = evaluate_schedule(
+            &d,
+            &[0.0; 730],
+            Decimal::ONE,
+            usd(),
+            &[buy],
+            &[(0, 730)],
+            &fin("0.12"),
+        )
+        .unwrap();
+        assert_eq!(o.prob_loss, 0.5);
+        assert_eq!(o.savings.p10.amount(), Decimal::from(-438));
+        assert_eq!(o.savings.p90.amount(), Decimal::new(292, 0));
+        assert_eq!(o.periods[0].new_upfront.amount(), Decimal::from(438));
+        assert_eq!(o.periods[0].new_cash.amount(), Decimal::from(438));
+        // Usage value 365 at month end, discounted by 1.01; upfront 438 now.
+        let npv = Decimal::from(365) / Decimal::new(101, 2) - Decimal::from(438);
+        assert_eq!(o.npv.amount(), npv.round_dp(2));
+        assert_eq!(o.break_even_month, None);
+    }
+
+    #[test]
+    fn nothing_bought_is_on_demand_and_bad_inputs_are_errors() {
+        let d = Demand::single(vec![3.0; 100]);
+        let o = evaluate_schedule(
+            &d,
+            &[1.0; 100],
+            "0.1".parse().unwrap(),
+            usd(),
+            &[],
+            &[(0, 50), (50, 200)],
+            &fin("0"),
+        )
+        .unwrap();
+        assert_eq!(o.expected_cost, o.on_demand_cost);
+        assert_eq!(o.on_demand_cost.amount(), Decimal::from(20));
+        assert_eq!(o.break_even_month, None);
+        assert_eq!(o.periods[1].end_hour, 100);
+        assert!(
+            evaluate_schedule(&d, &[1.0; 99], Decimal::ONE, usd(), &[], &[], &fin("0")).is_err()
+        );
+        let bad = Demand::single(vec![f64::NAN; 100]);
+        assert!(
+            evaluate_schedule(&bad, &[0.0; 100], Decimal::ONE, usd(), &[], &[], &fin("0")).is_err()
+        );
+    }
+}
