@@ -409,6 +409,36 @@ pub fn render_html(d: &ReportData) -> Result<String, ReportError> {
         .collect();
     p.raw("<h3>Purchases and expirations</h3>");
     p.table(&["Quarter", "Purchases", "Expirations"], &rows);
+    p.raw("<h3>Forecast usage by pool</h3><p>Unit-hours per quarter (p10 / p50 / p90 over the demand paths) and the expected hours covered by existing and new commitments.</p>");
+    let mut rows: Vec<Row<'_>> = Vec::new();
+    for q in &d.quarters {
+        for u in &q.usage {
+            rows.push((
+                None,
+                vec![
+                    t(&q.quarter),
+                    t(&u.pool),
+                    n(format!("{:.0}", u.p10)),
+                    n(format!("{:.0}", u.p50)),
+                    n(format!("{:.0}", u.p90)),
+                    n(format!("{:.0}", u.existing_covered)),
+                    n(format!("{:.0}", u.new_covered)),
+                ],
+            ));
+        }
+    }
+    p.table(
+        &[
+            "Quarter",
+            "Pool",
+            "Usage p10",
+            "Usage p50",
+            "Usage p90",
+            "Existing covers",
+            "New covers",
+        ],
+        &rows,
+    );
     if !d.group_budgets.is_empty() {
         p.raw("<h3>Budget groups</h3>");
         let rows: Vec<Row<'_>> = d

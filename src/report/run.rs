@@ -214,8 +214,8 @@ pub struct QuarterRow {
     pub expirations: Vec<String>,
     /// Expected savings of the new purchases in the quarter.
     pub expected_savings: Money,
-    /// Forecast usage of the planned pools in the quarter: (pool, p50 unit-hours).
-    pub pool_usage_p50: Vec<(String, f64)>,
+    /// Forecast usage of each planned pool in the quarter.
+    pub usage: Vec<PoolUsage>,
     /// Budget of the quarter.
     pub budget: Option<Money>,
     /// Budget − p50 spend (negative: over).
@@ -224,6 +224,25 @@ pub struct QuarterRow {
     pub over_budget: bool,
     /// p90 over budget (a risk, not yet a forecast overrun).
     pub p90_over_budget: bool,
+}
+
+/// Forecast usage of one pool in one quarter, in unit-hours (spread over demand paths).
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolUsage {
+    /// Pool id.
+    pub pool: String,
+    /// Pool unit.
+    pub unit: String,
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// Expected unit-hours covered by existing commitments.
+    pub existing_covered: f64,
+    /// Expected unit-hours covered by the new purchases.
+    pub new_covered: f64,
 }
 
 /// One group's spend against its budget in one quarter.
@@ -1497,7 +1516,15 @@ pub fn run(
                     purchases.push(format!("{} × {}", fmt_units(pu.quantity), pu.offer.id));
                 }
             }
-            usage.push((r.pool_id.clone(), o.demand.p50));
+            usage.push(PoolUsage {
+                pool: r.pool_id.clone(),
+                unit: r.view.unit.clone(),
+                p10: o.demand.p10,
+                p50: o.demand.p50,
+                p90: o.demand.p90,
+                existing_covered: o.existing_used,
+                new_covered: o.new_used,
+            });
         }
         let other_mean: f64 = other_q_by_series.iter().map(|(_, m)| m[qi]).sum();
         let other_money = money_of(other_mean, currency)?;
@@ -1554,7 +1581,7 @@ pub fn run(
             purchases,
             expirations,
             expected_savings: savings,
-            pool_usage_p50: usage,
+            usage,
             variance: match budget {
                 Some(b) => Some(b.checked_sub(p50)?),
                 None => None,

@@ -191,6 +191,37 @@ pub fn tables(d: &ReportData) -> Vec<Table> {
             .collect(),
     });
     out.push(Table {
+        name: "quarterly_usage",
+        columns: vec![
+            "quarter",
+            "pool",
+            "unit",
+            "usage_p10",
+            "usage_p50",
+            "usage_p90",
+            "existing_covered",
+            "new_covered",
+        ],
+        rows: d
+            .quarters
+            .iter()
+            .flat_map(|q| {
+                q.usage.iter().map(move |u| {
+                    vec![
+                        t(&q.quarter),
+                        t(&u.pool),
+                        t(&u.unit),
+                        Cell::Num(u.p10),
+                        Cell::Num(u.p50),
+                        Cell::Num(u.p90),
+                        Cell::Num(u.existing_covered),
+                        Cell::Num(u.new_covered),
+                    ]
+                })
+            })
+            .collect(),
+    });
+    out.push(Table {
         name: "budget_groups",
         columns: vec![
             "group",
