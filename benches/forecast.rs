@@ -12,58 +12,22 @@
 //!
 //! It prints wall time, series per second and the ratio to `snaive` measured in the same
 //! run. Series are synthetic (level, trend, daily and weekly cycles, AR(1) noise, varied per
-//! series) and deterministic.
+//! series) and deterministic (`benches/common/series.rs`, shared with `benches/compare.rs`).
 //!
 //! Run: `cargo bench --bench forecast` (options after `--`: `--series N`, `--runs N` (median
 //! over runs, default 1), `--only snaive,mstl_ets,engine`).
 
+#[path = "common/series.rs"]
+mod series;
+
 use std::time::Instant;
 
 use capplan::forecast::{self, ForecastSettings, Granularity, Model, MstlEts, SeasonalNaive};
-use capplan::ingest::{self, SeriesKey, UsageSeries};
-use chrono::{TimeZone, Utc};
+use capplan::ingest::UsageSeries;
 use rayon::prelude::*;
 
-const N_POINTS: usize = 8760;
+const N_POINTS: usize = series::TREND_POINTS;
 const HORIZON: usize = 720;
-
-fn series(i: usize) -> UsageSeries {
-    // SplitMix64 for deterministic noise.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(i as u64 + 1);
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let level = 50.0 + 950.0 * next();
-    let trend = (next() - 0.3) * level / N_POINTS as f64;
-    let daily = 0.1 + 0.4 * next();
-    let weekly = 0.05 + 0.2 * next();
-    let noise = 0.02 + 0.08 * next();
-    let mut e = 0.0;
-    let values = (0..N_POINTS)
-        .map(|t| {
-            let tf = t as f64;
-            let u: f64 = next() * 2.0 - 1.0;
-            e = 0.7 * e + u;
-            let s = 1.0
-                + daily * (2.0 * std::f64::consts::PI * tf / 24.0).sin()
-                + weekly * (2.0 * std::f64::consts::PI * tf / 168.0).cos();
-            ((level + trend * tf) * s * (1.0 + noise * e)).max(0.0)
-        })
-        .collect();
-    UsageSeries {
-        key: SeriesKey(vec![("series".into(), format!("s{i:04}"))]),
-        unit: "Hours".into(),
-        granularity: ingest::Granularity::Hour,
-        start: Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
-        values,
-        cost: None,
-        gaps_filled: 0,
-    }
-}
 
 fn fit_predict(model: &dyn Model, y: &[f64]) -> f64 {
     let fitted = model.fit(y).expect("fit");
@@ -97,7 +61,7 @@ fn main() {
     let n: usize = opt("--series").map_or(1000, |v| v.parse().expect("--series N"));
     let runs: usize = opt("--runs").map_or(1, |v| v.parse().expect("--runs N"));
     let only = opt("--only").unwrap_or_else(|| "snaive,mstl_ets,engine".into());
-    let all: Vec<UsageSeries> = (0..n).map(series).collect();
+    let all: Vec<UsageSeries> = (0..n).map(|i| series::series(i, N_POINTS)).collect();
     println!(
         "{n} hourly series x {N_POINTS} points, horizon {HORIZON}, {} threads, median of {runs} run(s)",
         rayon::current_num_threads()

@@ -23,11 +23,19 @@
 #   OPT_POOLS              pools of the many-pool case (default 1000)
 #   OUT                    the markdown written by `report` (default: <repo>/BENCHMARKS.md when
 #                          run from benches/compare, else <work>/BENCHMARKS.md)
-#   Rust hooks (TODO(rust), see README "Rust side"):
+#   Rust hooks (README "Rust side"); each unset one defaults to a subcommand of the bench binary
+#   benches/compare.rs, built by `setup` with `cargo bench --bench compare --no-run`:
+#   CAPPLAN_COMPARE_BENCH  that binary, prebuilt (skips the cargo call); "none": no Rust hooks
+#                          (peers only; the optimizer problem comes from optimizer_make_example.py)
+#   FORECAST_ENGINE        engine of the default forecast hook: mstl_ets (default) or full
 #   CAPPLAN_SERIES_EXPORT  command prefix; called as `$CAPPLAN_SERIES_EXPORT --series N --points P --out F.parquet`
+#                          (default: `<bench> series`)
 #   CAPPLAN_FORECAST_CMD   command prefix; called as `$CAPPLAN_FORECAST_CMD SERIES FORECASTS.csv` (prints a JSON line with "seconds")
+#                          (default: `<bench> forecast --engine $FORECAST_ENGINE`)
 #   CAPPLAN_OPT_EXPORT     command prefix; called as `$CAPPLAN_OPT_EXPORT --paths S --pools N --out PROBLEM.json`
+#                          (default: `<bench> opt-export`)
 #   CAPPLAN_OPT_CMD        command prefix; called as `$CAPPLAN_OPT_CMD PROBLEM.json LEVELS.json` (prints a JSON line with "seconds")
+#                          (default: `<bench> opt-solve`)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -85,14 +93,43 @@ setup_venv() {
 build_capplan() {
   if [[ -n "${CAPPLAN_BIN:-}" ]]; then
     [[ -x "$CAPPLAN_BIN" ]] || die "CAPPLAN_BIN=$CAPPLAN_BIN is not executable"
+  else
+    log "cargo build --release (in $REPO)"
+    (cd "$REPO" && $NICE cargo build --release --locked --bin capplan)
+    CAPPLAN_BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/capplan"
+    [[ -x "$CAPPLAN_BIN" ]] || die "no $CAPPLAN_BIN after the build"
+  fi
+  build_compare_bench
+}
+
+# The Rust hooks: subcommands of the bench binary benches/compare.rs (release profile), for
+# every CAPPLAN_* hook variable that is unset. Cargo prints the binary's path in its JSON
+# messages (`"executable"` of the bench target `compare`).
+build_compare_bench() {
+  if [[ -n "${CAPPLAN_SERIES_EXPORT:-}" && -n "${CAPPLAN_FORECAST_CMD:-}" \
+        && -n "${CAPPLAN_OPT_EXPORT:-}" && -n "${CAPPLAN_OPT_CMD:-}" ]]; then
     return 0
   fi
-  log "cargo build --release (in $REPO)"
-  (cd "$REPO" && $NICE cargo build --release --locked --bin capplan)
-  # TODO(rust): also build the compare bench binaries that implement the hooks below, e.g.
-  #   (cd "$REPO" && cargo build --release --locked --benches)
-  CAPPLAN_BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/capplan"
-  [[ -x "$CAPPLAN_BIN" ]] || die "no $CAPPLAN_BIN after the build"
+  local bench="${CAPPLAN_COMPARE_BENCH:-}"
+  if [[ "$bench" == none ]]; then
+    log "CAPPLAN_COMPARE_BENCH=none: no Rust hooks besides the CAPPLAN_* variables set"
+    return 0
+  fi
+  if [[ -z "$bench" ]]; then
+    log "cargo bench --bench compare --no-run (in $REPO)"
+    bench=$(cd "$REPO" && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}" $NICE cargo bench \
+              --locked --bench compare --no-run --message-format=json-render-diagnostics \
+            | "$PY" -c 'import json, sys
+exe = [m["executable"] for m in map(json.loads, sys.stdin)
+       if m.get("reason") == "compiler-artifact" and m.get("executable")
+       and m["target"]["name"] == "compare" and "bench" in m["target"]["kind"]]
+print(exe[-1] if exe else "")') || die "building the compare bench failed"
+  fi
+  [[ -x "$bench" ]] || die "no compare bench binary (${bench:-cargo printed none})"
+  CAPPLAN_SERIES_EXPORT="${CAPPLAN_SERIES_EXPORT:-$bench series}"
+  CAPPLAN_FORECAST_CMD="${CAPPLAN_FORECAST_CMD:-$bench forecast --engine ${FORECAST_ENGINE:-mstl_ets}}"
+  CAPPLAN_OPT_EXPORT="${CAPPLAN_OPT_EXPORT:-$bench opt-export}"
+  CAPPLAN_OPT_CMD="${CAPPLAN_OPT_CMD:-$bench opt-solve}"
 }
 
 setup() {
@@ -190,8 +227,8 @@ ingest() {
 
 # ------------------------------------------------------------------ 2. forecast
 
-# TODO(rust): the series export. Must write F (Parquet: unique_id, ds, y; see
-# peers/series_from_capplan.md) with the bench generator of benches/forecast.rs.
+# The series export: writes F (Parquet: unique_id, ds, y; see peers/series_from_capplan.md)
+# with the generator of benches/forecast.rs (benches/common/series.rs).
 capplan_export_series() {  # N POINTS OUT
   [[ -n "${CAPPLAN_SERIES_EXPORT:-}" ]] || return 1
   $NICE $CAPPLAN_SERIES_EXPORT --series "$1" --points "$2" --out "$3"
@@ -202,7 +239,7 @@ forecast() {
   mkdir -p "$WORK/forecast"
   if [[ ! -f "$series" ]]; then
     capplan_export_series "$FORECAST_SERIES" "$FORECAST_POINTS" "$series" || {
-      log "forecast skipped: no series file (set CAPPLAN_SERIES_EXPORT — TODO(rust) — or FORECAST_SERIES_FILE)"
+      log "forecast skipped: no series file (set CAPPLAN_SERIES_EXPORT or FORECAST_SERIES_FILE)"
       return 0; }
   fi
   local case; case="$(basename "${series%.*}")"
@@ -210,13 +247,14 @@ forecast() {
   local run out="$WORK/forecast/out_$case"; mkdir -p "$out"
   for run in $(seq 1 "$RUNS"); do
     if [[ -n "${CAPPLAN_FORECAST_CMD:-}" ]]; then
-      # TODO(rust): CAPPLAN_FORECAST_CMD SERIES FORECASTS.csv fits MstlEts on all but the last
+      # CAPPLAN_FORECAST_CMD SERIES FORECASTS.csv fits MstlEts on all but the last
       # 720 points of each series, predicts 720 steps at level 0.95, writes the forecasts
-      # (unique_id, ds, yhat, lo95, hi95) and prints {"seconds": fit+predict wall time}.
+      # (unique_id, ds, yhat, lo95, hi95) and prints {"seconds": fit+predict wall time}
+      # (FORECAST_ENGINE=full: capplan's whole engine; its interval is p05-p95, see README).
       measure forecast "$case" capplan "$run" -- $CAPPLAN_FORECAST_CMD "$series" "$out/capplan.csv"
       "$PY" "$PEERS/score_forecast.py" "$series" "$out/capplan.csv" > "$out/capplan.score.json"
     else
-      [[ $run == 1 ]] && log "capplan forecast skipped: CAPPLAN_FORECAST_CMD unset (TODO(rust))"
+      [[ $run == 1 ]] && log "capplan forecast skipped: CAPPLAN_FORECAST_CMD unset"
     fi
     measure forecast "$case" statsforecast "$run" -- "$PY" "$PEERS/treerss.py" -- \
       "$PY" "$PEERS/forecast_statsforecast.py" "$series" --forecasts "$out/statsforecast.csv" \
@@ -226,13 +264,14 @@ forecast() {
 
 # ------------------------------------------------------------------ 3. optimizer
 
-# TODO(rust): the problem export (peers/optimizer_problem.md). Without it the Python side uses
-# peers/optimizer_make_example.py --kind bench (same path() formula as benches/optimizer.rs).
+# The problem export (peers/optimizer_problem.md) of benches/compare.rs. Without it
+# (CAPPLAN_COMPARE_BENCH=none) the Python side uses peers/optimizer_make_example.py --kind bench
+# (same path() formula as benches/optimizer.rs; its many-pool values differ, see README).
 capplan_export_problem() {  # PATHS POOLS OUT
   if [[ -n "${CAPPLAN_OPT_EXPORT:-}" ]]; then
     $NICE $CAPPLAN_OPT_EXPORT --paths "$1" --pools "$2" --out "$3"
   else
-    log "CAPPLAN_OPT_EXPORT unset (TODO(rust)): writing the problem with optimizer_make_example.py"
+    log "CAPPLAN_OPT_EXPORT unset: writing the problem with optimizer_make_example.py"
     if (( $2 == 1 )); then
       $NICE "$PY" "$PEERS/optimizer_make_example.py" "$3" --kind bench --paths "$1"
     else
@@ -252,13 +291,13 @@ optimizer() {
     for run in $(seq 1 "$RUNS"); do
       local levels=()
       if [[ -n "${CAPPLAN_OPT_CMD:-}" ]]; then
-        # TODO(rust): CAPPLAN_OPT_CMD PROBLEM LEVELS solves every pool of PROBLEM with
+        # CAPPLAN_OPT_CMD PROBLEM LEVELS solves every pool of PROBLEM with
         # capplan::plan (Risk::Balanced, fractional levels), writes LEVELS
         # ({"pools":[{"id","three_year","one_year"}]}) and prints {"seconds": solve wall time}.
         measure optimizer "$case" capplan "$run" -- $CAPPLAN_OPT_CMD "$problem" "$WORK/optimizer/$case.levels.json"
         levels=(--levels "$WORK/optimizer/$case.levels.json")
       else
-        [[ $run == 1 ]] && log "capplan optimizer skipped: CAPPLAN_OPT_CMD unset (TODO(rust))"
+        [[ $run == 1 ]] && log "capplan optimizer skipped: CAPPLAN_OPT_CMD unset"
       fi
       measure optimizer "$case" highs "$run" -- "$PY" "$PEERS/optimizer_highs.py" "$problem" \
         "${levels[@]}" --out "$WORK/optimizer/$case.highs.json"
