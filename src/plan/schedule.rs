@@ -122,6 +122,9 @@ pub struct ScheduleOutcome {
     pub savings: Spread<Money>,
     /// Share of paths on which the schedule costs more than buying nothing.
     pub prob_loss: f64,
+    /// Savings of each path, in input order (for sums across pools that keep paths aligned).
+    #[serde(skip)]
+    pub savings_by_path: Vec<Money>,
     /// Net present value of the cash view (usage value − cash) at the cost of capital.
     pub npv: Money,
     /// First month (1-based, 730-hour months) in which the cumulative usage value reaches
@@ -271,6 +274,7 @@ pub fn evaluate_schedule(
         }
         path_savings.push(saving);
     }
+    let savings_by_path = path_savings.clone();
     path_savings.sort_by_key(|m| m.amount());
 
     // Periods.
@@ -418,6 +422,7 @@ pub fn evaluate_schedule(
             p90: at(&path_savings, 0.9),
         },
         prob_loss: losses as f64 / s_n as f64,
+        savings_by_path,
         npv: Money::new(npv, currency).round(),
         break_even_month,
         cumulative_net,

@@ -498,7 +498,7 @@ pub fn render_html(d: &ReportData) -> Result<String, ReportError> {
     p.raw("</section>");
 
     // ---------------- scenarios ----------------
-    p.raw("<section id=\"scenarios\"><h2>Scenario matrix</h2><p>Every strategy's purchases are decided on the base forecast (what would be bought today) and evaluated under each demand scenario. Totals cover the planned pools over the horizon: existing commitments' fees, new commitments for their full terms and expected on-demand spend. Savings are against buying nothing new under the same demand.</p>");
+    p.raw("<section id=\"scenarios\"><h2>Scenario matrix</h2><p>Every strategy's purchases are decided on the base forecast (what would be bought today) and evaluated under each demand scenario. Totals cover the planned pools over the horizon: existing commitments' fees, new commitments for their full terms and expected on-demand spend. Savings are against buying nothing new under the same demand; savings p10/p90 and P(loss) are over the demand paths of the whole portfolio (quantile scenarios have one path).</p>");
     p.raw("<ul class=\"tight\">");
     for (name, desc) in &d.demand_scenarios {
         let _ = write!(

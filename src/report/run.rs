@@ -172,11 +172,12 @@ pub struct MatrixCell {
     pub npv: Money,
     /// Month (1-based) when the cumulative savings turn positive, over all pools.
     pub break_even_month: Option<usize>,
-    /// Savings on the 10th-percentile path (sum over pools of each pool's p10).
+    /// 10th percentile over demand paths of the portfolio's savings (pools summed path by
+    /// path: every pool's paths come from the same seeds).
     pub savings_p10: Money,
-    /// Savings on the 90th-percentile path.
+    /// 90th percentile of the portfolio's savings.
     pub savings_p90: Money,
-    /// Probability (share of paths, worst pool) of a loss against buying nothing.
+    /// Share of demand paths on which the portfolio costs more than buying nothing new.
     pub prob_loss: f64,
 }
 
@@ -487,6 +488,15 @@ fn sum_money(items: impl IntoIterator<Item = Money>, cur: Currency) -> Result<Mo
         acc = acc.checked_add(m)?;
     }
     Ok(acc)
+}
+
+/// Lower empirical quantile of sorted amounts (zero when empty).
+fn at_money(sorted: &[Money], q: f64, cur: Currency) -> Money {
+    let n = sorted.len();
+    if n == 0 {
+        return Money::zero(cur);
+    }
+    sorted[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
 }
 
 /// Lower empirical quantile.
@@ -1438,6 +1448,24 @@ pub fn run(
             if !any_paid && committed_hours > 0.0 {
                 break_even = Some(1);
             }
+            // Portfolio savings per path: pools summed path by path (a single-path demand
+            // scenario contributes its one path to every portfolio path).
+            let n_paths_cell = outs
+                .iter()
+                .map(|o| o.savings_by_path.len())
+                .max()
+                .unwrap_or(0);
+            let mut portfolio = Vec::with_capacity(n_paths_cell);
+            for s in 0..n_paths_cell {
+                let mut acc = Money::zero(currency);
+                for o in &outs {
+                    if let Some(v) = o.savings_by_path.get(s).or(o.savings_by_path.last()) {
+                        acc = acc.checked_add(*v)?;
+                    }
+                }
+                portfolio.push(acc);
+            }
+            portfolio.sort_by_key(|m| m.amount());
             matrix.push(MatrixCell {
                 demand: d.name.clone(),
                 strategy: s.name.clone(),
@@ -1464,9 +1492,17 @@ pub fn run(
                 upfront: sum_money(outs.iter().map(|o| o.upfront), currency)?,
                 npv: sum_money(outs.iter().map(|o| o.npv), currency)?,
                 break_even_month: break_even,
-                savings_p10: sum_money(outs.iter().map(|o| o.savings.p10), currency)?,
-                savings_p90: sum_money(outs.iter().map(|o| o.savings.p90), currency)?,
-                prob_loss: outs.iter().map(|o| o.prob_loss).fold(0.0, f64::max),
+                savings_p10: at_money(&portfolio, 0.1, currency),
+                savings_p90: at_money(&portfolio, 0.9, currency),
+                prob_loss: if portfolio.is_empty() {
+                    0.0
+                } else {
+                    portfolio
+                        .iter()
+                        .filter(|m| m.amount() < Decimal::ZERO)
+                        .count() as f64
+                        / portfolio.len() as f64
+                },
             });
         }
     }
