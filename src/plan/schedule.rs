@@ -548,4 +548,60 @@ mod tests {
             evaluate_schedule(&bad, &[0.0; 100], Decimal::ONE, usd(), &[], &[], &fin("0")).is_err()
         );
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Savings are exactly on-demand − expected; shares stay in [0, 1]; quantiles are
+        /// ordered; buying nothing costs exactly the on-demand cost; the periods of a
+        /// partition add up to the whole (within the cent rounding of each period).
+        #[test]
+        fn schedule_invariants(
+            t_n in 24usize..300,
+            paths in proptest::collection::vec(proptest::collection::vec(0.0f64..20.0, 300), 1..4),
+            existing in 0.0f64..8.0,
+            p_cents in 5u32..300,
+            buys in proptest::collection::vec((12usize..400, 0usize..300, 0u32..12, 1u32..100, 0u32..100), 0..4),
+            cut in 1usize..23,
+        ) {
+            let demand = Demand { hours: t_n, paths: paths.iter().map(|p| p[..t_n].to_vec()).collect() };
+            let p = Decimal::new(i64::from(p_cents), 2);
+            let purchases: Vec<ScheduledPurchase> = buys
+                .iter()
+                .map(|&(term, start, q, eff_pct, up_pct)| {
+                    let eff = p * Decimal::new(i64::from(eff_pct), 2);
+                    let up = eff * Decimal::from(term as u64) * Decimal::new(i64::from(up_pct), 2);
+                    ScheduledPurchase {
+                        offer: OfferChoice {
+                            id: format!("o{term}"),
+                            term_hours: term,
+                            effective_hourly: eff,
+                            upfront_per_unit: up.round_dp(4),
+                            recurring_hourly: (eff - up / Decimal::from(term as u64)).round_dp(6),
+                        },
+                        start_hour: start % t_n,
+                        quantity: f64::from(q),
+                    }
+                })
+                .collect();
+            let a = t_n * cut / 24;
+            let periods = [(0, a), (a, t_n)];
+            let o = evaluate_schedule(&demand, &vec![existing; t_n], p, usd(), &purchases, &periods, &fin("0.05")).unwrap();
+            proptest::prop_assert_eq!(o.expected_savings, o.on_demand_cost.checked_sub(o.expected_cost).unwrap());
+            proptest::prop_assert!((0.0..=1.0 + 1e-9).contains(&o.coverage));
+            proptest::prop_assert!((0.0..=1.0 + 1e-9).contains(&o.utilisation));
+            proptest::prop_assert!(o.savings.p10.amount() <= o.savings.p50.amount());
+            proptest::prop_assert!(o.savings.p50.amount() <= o.savings.p90.amount());
+            proptest::prop_assert!((0.0..=1.0).contains(&o.prob_loss));
+            let split: Decimal = o.periods.iter().map(|q| q.on_demand_without_new.amount()).sum();
+            proptest::prop_assert!((split - o.on_demand_cost.amount()).abs() <= Decimal::new(2, 2));
+            for q in &o.periods {
+                proptest::prop_assert!(q.on_demand.p10.amount() <= q.on_demand.p90.amount());
+                proptest::prop_assert!(q.on_demand_expected.amount() <= q.on_demand_without_new.amount());
+            }
+            let none = evaluate_schedule(&demand, &vec![existing; t_n], p, usd(), &[], &periods, &fin("0.05")).unwrap();
+            proptest::prop_assert_eq!(none.expected_cost, none.on_demand_cost);
+            proptest::prop_assert_eq!(none.on_demand_cost, o.on_demand_cost);
+        }
+    }
 }
