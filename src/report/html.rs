@@ -189,6 +189,15 @@ fn t(s: &str) -> (String, bool) {
     (escape(s), false)
 }
 
+/// A text cell of escaped lines, `—` when empty.
+fn lines(items: &[String]) -> (String, bool) {
+    if items.is_empty() {
+        return ("—".into(), false);
+    }
+    let escaped: Vec<String> = items.iter().map(|x| escape(x)).collect();
+    (escaped.join("<br>"), false)
+}
+
 /// Daily points → steps of a commitment layer (a point where the value changes).
 fn steps(days: &[(NaiveDate, f64)]) -> Vec<DatedValue> {
     let mut out: Vec<DatedValue> = Vec::new();
@@ -377,33 +386,7 @@ pub fn render_html(d: &ReportData) -> Result<String, ReportError> {
         .map(|q| {
             (
                 None,
-                vec![
-                    t(&q.quarter),
-                    (
-                        if q.purchases.is_empty() {
-                            "—".into()
-                        } else {
-                            q.purchases
-                                .iter()
-                                .map(|x| escape(x))
-                                .collect::<Vec<_>>()
-                                .join("<br>")
-                        },
-                        false,
-                    ),
-                    (
-                        if q.expirations.is_empty() {
-                            "—".into()
-                        } else {
-                            q.expirations
-                                .iter()
-                                .map(|x| escape(x))
-                                .collect::<Vec<_>>()
-                                .join("<br>")
-                        },
-                        false,
-                    ),
-                ],
+                vec![t(&q.quarter), lines(&q.purchases), lines(&q.expirations)],
             )
         })
         .collect();

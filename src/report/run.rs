@@ -898,31 +898,35 @@ pub fn run(
             progress.inc();
             continue;
         }
+        // The optimizer's plan of this pool on the base demand under one risk setting
+        // (baselines and lookback recommendations included).
+        let plan_with =
+            |risk: plan::Risk, ladder: Option<LadderSettings>| -> Result<PoolResult, ReportError> {
+                let settings = PortfolioSettings {
+                    risk,
+                    paths: n_paths,
+                    seed,
+                    cost_of_capital: coc,
+                    lookback_days: lookback_days.clone(),
+                    ladder,
+                };
+                plan::plan_pool(
+                    &card,
+                    pool,
+                    &inventory,
+                    base.clone(),
+                    series_names.clone(),
+                    start,
+                    &history,
+                    &settings,
+                )?
+                .map_err(|sk| ReportError::Data(sk.reason))
+            };
         for s in &plan.strategies {
             let purchases = match &s.kind {
                 StrategyKind::None => Vec::new(),
                 StrategyKind::Recommended { risk, ladder } => {
-                    let settings = PortfolioSettings {
-                        risk: risk_of(*risk),
-                        paths: n_paths,
-                        seed,
-                        cost_of_capital: coc,
-                        lookback_days: lookback_days.clone(),
-                        ladder: ladder.as_ref().map(ladder_of),
-                    };
-                    let r = match plan::plan_pool(
-                        &card,
-                        pool,
-                        &inventory,
-                        base.clone(),
-                        series_names.clone(),
-                        start,
-                        &history,
-                        &settings,
-                    )? {
-                        Ok(r) => r,
-                        Err(sk) => return Err(ReportError::Data(sk.reason)),
-                    };
+                    let r = plan_with(risk_of(*risk), ladder.as_ref().map(ladder_of))?;
                     let buys: Vec<&plan::PurchaseFinance> = match &r.ladder {
                         Some(l) => l
                             .tranches
@@ -1044,30 +1048,9 @@ pub fn run(
                     let r = match &baseline_result {
                         Some(r) => r.clone(),
                         None => {
-                            let settings = PortfolioSettings {
-                                risk: plan::Risk::BALANCED,
-                                paths: n_paths,
-                                seed,
-                                cost_of_capital: coc,
-                                lookback_days: lookback_days.clone(),
-                                ladder: None,
-                            };
-                            match plan::plan_pool(
-                                &card,
-                                pool,
-                                &inventory,
-                                base.clone(),
-                                series_names.clone(),
-                                start,
-                                &history,
-                                &settings,
-                            )? {
-                                Ok(r) => {
-                                    baseline_result = Some(r.clone());
-                                    r
-                                }
-                                Err(sk) => return Err(ReportError::Data(sk.reason)),
-                            }
+                            let r = plan_with(plan::Risk::BALANCED, None)?;
+                            baseline_result = Some(r.clone());
+                            r
                         }
                     };
                     let name = format!("lookback {days}d");
@@ -1109,29 +1092,7 @@ pub fn run(
         let primary_idx = primary_strategy_index(&plan);
         let result = match primary_result.or(baseline_result) {
             Some(r) => r,
-            None => {
-                let settings = PortfolioSettings {
-                    risk: plan::Risk::BALANCED,
-                    paths: n_paths,
-                    seed,
-                    cost_of_capital: coc,
-                    lookback_days: lookback_days.clone(),
-                    ladder: None,
-                };
-                match plan::plan_pool(
-                    &card,
-                    pool,
-                    &inventory,
-                    base.clone(),
-                    series_names.clone(),
-                    start,
-                    &history,
-                    &settings,
-                )? {
-                    Ok(r) => r,
-                    Err(sk) => return Err(ReportError::Data(sk.reason)),
-                }
-            }
+            None => plan_with(plan::Risk::BALANCED, None)?,
         };
 
         // Evaluate every strategy on every demand scenario.
