@@ -88,37 +88,82 @@ pub fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
         .first()
         .map(|s| s.key.0.iter().map(|(k, _)| k.clone()).collect())
         .unwrap_or_default();
-    let n: usize = series.iter().map(|s| s.values.len()).sum();
-    let mut dim_vals: Vec<Vec<String>> = vec![Vec::with_capacity(n); dims.len()];
-    let mut unit = Vec::with_capacity(n);
-    let mut ts = Vec::with_capacity(n);
-    let mut value = Vec::with_capacity(n);
-    let mut cost = Vec::with_capacity(n);
+    // Series usually share their time axis: format it once per (start, granularity).
+    let mut axes: Vec<(
+        chrono::DateTime<chrono::Utc>,
+        crate::ingest::Granularity,
+        Vec<String>,
+    )> = Vec::new();
     for s in series {
-        for (i, v) in s.values.iter().enumerate() {
-            for (d, (_, val)) in s.key.0.iter().enumerate() {
-                dim_vals[d].push(val.clone());
+        let n = s.values.len();
+        let at = match axes
+            .iter()
+            .position(|(t, g, _)| *t == s.start && *g == s.granularity)
+        {
+            Some(i) => i,
+            None => {
+                axes.push((s.start, s.granularity, Vec::new()));
+                axes.len() - 1
             }
-            unit.push(s.unit.clone());
-            ts.push(s.time_at(i).format("%Y-%m-%dT%H:%M:%SZ").to_string());
-            value.push(*v);
-            cost.push(
-                s.cost
-                    .as_ref()
-                    .map(|c| c[i].amount().normalize().to_string()),
-            );
+        };
+        let axis = &mut axes[at].2;
+        for i in axis.len()..n {
+            axis.push(timestamp_text(s.time_at(i)));
         }
     }
-    let mut cols: Vec<Column> = dims
+    let axis_of = |s: &UsageSeries| -> &[String] {
+        axes.iter()
+            .find(|(t, g, _)| *t == s.start && *g == s.granularity)
+            .map(|(_, _, a)| &a[..s.values.len()])
+            .unwrap_or(&[])
+    };
+    let repeat = |f: &dyn Fn(&UsageSeries) -> &str| -> StringChunked {
+        StringChunked::from_iter_values(
+            "".into(),
+            series
+                .iter()
+                .flat_map(|s| std::iter::repeat_n(f(s), s.values.len())),
+        )
+    };
+    let mut cols: Vec<Column> = Vec::with_capacity(dims.len() + 4);
+    for (d, name) in dims.iter().enumerate() {
+        let ca = repeat(&|s: &UsageSeries| s.key.0.get(d).map_or("", |(_, v)| v.as_str()));
+        cols.push(ca.with_name(name.as_str().into()).into_column());
+    }
+    cols.push(
+        repeat(&|s: &UsageSeries| s.unit.as_str())
+            .with_name("unit".into())
+            .into_column(),
+    );
+    let ts = StringChunked::from_iter_values(
+        "timestamp".into(),
+        series
+            .iter()
+            .flat_map(|s| axis_of(s).iter().map(String::as_str)),
+    );
+    cols.push(ts.into_column());
+    let value: Vec<f64> = series
         .iter()
-        .zip(dim_vals)
-        .map(|(d, v)| Column::new(d.as_str().into(), v))
+        .flat_map(|s| s.values.iter().copied())
         .collect();
-    cols.push(Column::new("unit".into(), unit));
-    cols.push(Column::new("timestamp".into(), ts));
     cols.push(Column::new("value".into(), value));
-    cols.push(Column::new("effective_cost".into(), cost));
+    let cost: StringChunked = series
+        .iter()
+        .flat_map(|s| {
+            (0..s.values.len()).map(move |i| {
+                s.cost
+                    .as_ref()
+                    .map(|c| c[i].amount().normalize().to_string())
+            })
+        })
+        .collect();
+    cols.push(cost.with_name("effective_cost".into()).into_column());
     DataFrame::new_infer_height(cols)
+}
+
+/// `2024-09-01T00:00:00Z`: the UTC timestamp text of every export.
+fn timestamp_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The long table of forecasts: one row per series and future step. Dimension columns first,
@@ -149,7 +194,7 @@ pub fn forecast_frame(forecasts: &[DemandForecast]) -> Result<DataFrame, PolarsE
                 dim_vals[d].push(v.clone());
             }
             unit.push(f.unit.clone());
-            ts.push(a.time_at(k).format("%Y-%m-%dT%H:%M:%SZ").to_string());
+            ts.push(timestamp_text(a.time_at(k)));
             model.push(f.model.clone());
             point.push(a.point[k]);
             for (li, q) in qs.iter_mut().enumerate() {

@@ -8,6 +8,10 @@ use clap::Parser;
 
 mod cli;
 mod forecast_cli;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod plan_cli;
 mod report_cli;
 

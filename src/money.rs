@@ -333,6 +333,13 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
 /// A value with more than 28 significant digits is rounded half-even to fit (rust_decimal's
 /// precision); a value whose integer part does not fit is an overflow.
 pub fn decimal_from_scaled(mut value: i128, mut scale: u32) -> Result<Decimal, MoneyError> {
+    // Fast path (most sums fit 96 bits): rust_decimal strips the trailing zeros with 32-bit
+    // limb arithmetic, much cheaper than 128-bit divisions.
+    if scale <= 28
+        && let Ok(d) = Decimal::try_from_i128_with_scale(value, scale)
+    {
+        return Ok(d.normalize());
+    }
     while scale > 0 && value % 10 == 0 {
         value /= 10;
         scale -= 1;

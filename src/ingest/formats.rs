@@ -300,57 +300,49 @@ pub fn mapping(file: &SourceFile, tidy: &TidyColumns) -> Result<Mapping, IngestE
 
 /// Maps spellings that differ between FOCUS versions and providers onto the FOCUS 1.2 values.
 fn normalise_pricing_category(e: Expr) -> Expr {
-    let l = e.clone().str().to_lowercase();
-    when(
-        l.clone().is_in(
-            lit(Series::new(
-                "".into(),
-                ["standard", "on-demand", "ondemand", "on demand"],
-            ))
-            .implode(false),
-            false,
-        ),
-    )
-    .then(lit("Standard"))
-    .when(
-        l.clone().is_in(
-            lit(Series::new(
-                "".into(),
-                [
-                    "committed",
-                    "commitment-based",
-                    "commitment based",
-                    "reserved",
-                ],
-            ))
-            .implode(false),
-            false,
-        ),
-    )
-    .then(lit("Committed"))
-    .when(l.clone().is_in(
-        lit(Series::new("".into(), ["dynamic", "spot"])).implode(false),
-        false,
-    ))
-    .then(lit("Dynamic"))
-    .when(e.is_null())
-    .then(lit(NULL).cast(DataType::String))
-    .otherwise(lit("Other"))
+    respell(e, |v| {
+        const CANON: [&str; 4] = ["Standard", "Committed", "Dynamic", "Other"];
+        if CANON.contains(&v) {
+            return None;
+        }
+        let l = v.to_lowercase();
+        Some(match l.as_str() {
+            "standard" | "on-demand" | "ondemand" | "on demand" => "Standard",
+            "committed" | "commitment-based" | "commitment based" | "reserved" => "Committed",
+            "dynamic" | "spot" => "Dynamic",
+            _ => "Other",
+        })
+    })
 }
 
 /// Title-cases the FOCUS enumerations that exports spell inconsistently (`Usage-based`).
-fn normalise_enum(e: Expr, values: &[&str]) -> Expr {
-    let l = e.clone().str().to_lowercase();
-    let mut chain = when(lit(false))
-        .then(lit(NULL).cast(DataType::String))
-        .when(lit(false))
-        .then(lit(NULL).cast(DataType::String));
-    for v in values {
-        chain = chain
-            .when(l.clone().eq(lit(v.to_ascii_lowercase())))
-            .then(lit(*v));
-    }
-    chain.otherwise(e)
+fn normalise_enum(e: Expr, values: &'static [&'static str]) -> Expr {
+    respell(e, move |v| {
+        if values.contains(&v) {
+            return None;
+        }
+        values.iter().find(|c| c.eq_ignore_ascii_case(v)).copied()
+    })
+}
+
+/// Rewrites the values of a text column with `to` (None keeps the value). A chunk whose
+/// values are all kept — the normal case — is passed through without copying, so the cost
+/// is one comparison per row instead of lower-casing and rebuilding every string.
+fn respell<F>(e: Expr, to: F) -> Expr
+where
+    F: Fn(&str) -> Option<&'static str> + Send + Sync + 'static,
+{
+    e.cast(DataType::String).map(
+        move |c: Column| {
+            let ca = c.str()?;
+            if ca.iter().all(|v| v.is_none_or(|s| to(s).is_none())) {
+                return Ok(c);
+            }
+            let out: StringChunked = ca.iter().map(|v| v.map(|s| to(s).unwrap_or(s))).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 /// Instance family from an instance type: `m6i.xlarge` → `m6i`, `db.r6g.large` → `db.r6g`,

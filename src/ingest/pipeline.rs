@@ -30,7 +30,10 @@ const ENGINE: Engine = Engine::Streaming;
 const QUANTITY_DTYPE: DataType = DataType::Decimal(38, crate::money::QUANTITY_DP as usize);
 
 const FILE_COL: &str = "__file";
+/// True for rows that fail a check (cheap: an OR of the checks' masks).
 const BAD_COL: &str = "__bad";
+/// The code of the first failing check (`column:problem`); only computed for error messages.
+const BAD_CODE_COL: &str = "__bad_code";
 const HASH_COL: &str = "__hash";
 const REASON_COL: &str = "__reason";
 const BUCKET_COL: &str = "__bucket";
@@ -61,10 +64,79 @@ const TIMESTAMP_FORMATS: &[&str] = &[
 pub struct Loaded {
     files: Vec<SourceFile>,
     notes: Vec<Vec<String>>,
-    frame: LazyFrame,
+    parts: Vec<Part>,
     passthrough: Vec<String>,
     opts: InputOptions,
 }
+
+/// One file's canonical frame before validation: the scan with every canonical column
+/// (plus raw copies of the parsed ones), and the checks that can be run on it. A query
+/// validates and hashes only the canonical columns it reads ([`Loaded::frame`]), so polars
+/// decodes only the source columns behind them.
+struct Part {
+    lf: LazyFrame,
+    checks: Vec<Check>,
+    /// Excess-decimals conditions of money columns read from text, by canonical column.
+    excess: Vec<(&'static str, Expr)>,
+    /// Raw copies present in `lf`, dropped once the checks have used them.
+    raw: Vec<String>,
+}
+
+/// A validation rule: the row is bad with `code` when `cond` holds; it belongs to the
+/// canonical column `column` and runs whenever a query reads that column.
+struct Check {
+    column: &'static str,
+    cond: Expr,
+    code: String,
+}
+
+/// Canonical columns every grouped query reads: the time, the row classification, the
+/// quantities and the three costs the reconciliation adds up.
+const BASE_COLUMNS: &[&str] = &[
+    "charge_start",
+    "charge_end",
+    "charge_category",
+    "charge_class",
+    "pricing_category",
+    "commitment_status",
+    "commitment_quantity",
+    "consumed_quantity",
+    "consumed_unit",
+    "list_cost",
+    "billed_cost",
+    "effective_cost",
+    "currency",
+];
+
+/// A grouping dimension: its output name, its expression over the canonical frame and the
+/// canonical column it reads (none for passthrough columns and computed keys).
+struct Dim {
+    name: String,
+    expr: Expr,
+    canonical: Option<&'static str>,
+}
+
+impl Dim {
+    fn canonical(name: &str, column: &'static str) -> Dim {
+        Dim {
+            name: name.to_string(),
+            expr: col(column),
+            canonical: Some(column),
+        }
+    }
+}
+
+/// Which canonical columns a query validates.
+#[derive(Clone, Copy)]
+enum Scope {
+    /// The columns it reads: [`BASE_COLUMNS`], its dimensions and filters.
+    Query,
+    /// All of them (`inspect`).
+    Everything,
+}
+
+/// Canonical columns of one query (always [`BASE_COLUMNS`] plus its dimensions).
+type Needed = BTreeSet<&'static str>;
 
 /// Rows identical in every source column.
 struct Duplicates {
@@ -112,53 +184,110 @@ impl Loaded {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let mut frames = Vec::with_capacity(files.len());
+        let mut parts = Vec::with_capacity(files.len());
         for (i, (f, m)) in files.iter().zip(&mappings).enumerate() {
-            frames.push(canonical_frame(f, i as u32, m, &passthrough)?);
+            parts.push(canonical_frame(f, i as u32, m, &passthrough)?);
         }
-        let frame = concat(
+        let notes = mappings.into_iter().map(|m| m.notes).collect();
+        Ok(Loaded {
+            files,
+            notes,
+            parts,
+            passthrough,
+            opts: opts.clone(),
+        })
+    }
+
+    /// The validated canonical frame of every file for a query that reads `needed`: the
+    /// checks of those columns (in their fixed order) give `__bad`, money text with too
+    /// many decimals gives `__excess`, and `__hash` hashes the needed columns plus the
+    /// resource id (the first stage of the duplicate check, see [`Loaded::duplicates`]).
+    fn frame(&self, needed: &Needed) -> Result<LazyFrame, IngestError> {
+        let mut hashed: Vec<Expr> = CANONICAL
+            .iter()
+            .filter(|(n, _)| needed.contains(n) || *n == "resource_id")
+            .map(|(n, _)| col(*n))
+            .collect();
+        hashed.push(col(RESPELLED_COL));
+        let mut frames = Vec::with_capacity(self.parts.len());
+        for p in &self.parts {
+            let null_text = || lit(NULL).cast(DataType::String);
+            let mut chain = when(lit(false))
+                .then(null_text())
+                .when(lit(false))
+                .then(null_text());
+            let mut any = lit(false);
+            for c in p.checks.iter().filter(|c| needed.contains(c.column)) {
+                let cond = c.cond.clone().fill_null(lit(false));
+                any = any.or(cond.clone());
+                chain = chain.when(cond).then(lit(c.code.clone()));
+            }
+            let excess = p
+                .excess
+                .iter()
+                .filter(|(n, _)| needed.contains(n))
+                .map(|(_, e)| e.clone())
+                .reduce(|a, b| a.or(b))
+                .unwrap_or(lit(false));
+            let lf = p.lf.clone().with_columns([
+                any.alias(BAD_COL),
+                chain.otherwise(null_text()).alias(BAD_CODE_COL),
+                excess.alias(EXCESS_COL),
+                row_hash(hashed.clone()).alias(HASH_COL),
+            ]);
+            frames.push(if p.raw.is_empty() {
+                lf
+            } else {
+                lf.drop(by_name(p.raw.clone(), true, false))
+            });
+        }
+        Ok(concat(
             frames,
             UnionArgs {
                 parallel: true,
                 rechunk: false,
                 ..Default::default()
             },
-        )?;
-        let notes = mappings.into_iter().map(|m| m.notes).collect();
-        Ok(Loaded {
-            files,
-            notes,
-            frame,
-            passthrough,
-            opts: opts.clone(),
-        })
+        )?)
+    }
+
+    /// The canonical columns a query with these dimensions reads.
+    fn needed(&self, dims: &[Dim]) -> Needed {
+        let mut n: Needed = BASE_COLUMNS.iter().copied().collect();
+        n.extend(dims.iter().filter_map(|d| d.canonical));
+        n
     }
 
     /// Resolves a user-typed dimension to an expression over the canonical frame.
-    fn dimension(&self, name: &str) -> Result<(String, Expr), IngestError> {
+    fn dimension(&self, name: &str) -> Result<Dim, IngestError> {
         let lower = name.to_ascii_lowercase();
         if let Some((_, canon)) = DIMENSION_ALIASES.iter().find(|(a, _)| *a == lower) {
-            return Ok((lower.clone(), col(*canon)));
+            return Ok(Dim::canonical(&lower, canon));
         }
-        if CANONICAL
+        if let Some((canon, _)) = CANONICAL
             .iter()
-            .any(|(c, k)| *c == lower && *k == Kind::Text && lower != "tags")
+            .find(|(c, k)| *c == lower && *k == Kind::Text && lower != "tags")
         {
-            return Ok((lower.clone(), col(lower.as_str())));
+            return Ok(Dim::canonical(&lower, canon));
         }
         if let Some(p) = self
             .passthrough
             .iter()
             .find(|p| p.eq_ignore_ascii_case(name))
         {
-            return Ok((p.clone(), col(p.as_str())));
+            return Ok(Dim {
+                name: p.clone(),
+                expr: col(p.as_str()),
+                canonical: None,
+            });
         }
         if let Some(key) = name.strip_prefix("tag:") {
             let path = format!("$['{}']", key.replace('\'', "\\'"));
-            return Ok((
-                name.to_string(),
-                col("tags").str().json_path_match(lit(path)),
-            ));
+            return Ok(Dim {
+                name: name.to_string(),
+                expr: col("tags").str().json_path_match(lit(path)),
+                canonical: Some("tags"),
+            });
         }
         let mut candidates: Vec<&str> = DIMENSION_ALIASES.iter().map(|(a, _)| *a).collect();
         candidates.extend(self.passthrough.iter().map(String::as_str));
@@ -185,8 +314,8 @@ impl Loaded {
     fn filter_expr(&self, filters: &[Filter]) -> Result<Expr, IngestError> {
         let mut e = lit(true);
         for f in filters {
-            let (_, d) = self.dimension(&f.key)?;
-            e = e.and(d.eq(lit(f.value.clone())).fill_null(lit(false)));
+            let d = self.dimension(&f.key)?;
+            e = e.and(d.expr.eq(lit(f.value.clone())).fill_null(lit(false)));
         }
         Ok(e)
     }
@@ -208,7 +337,7 @@ impl Loaded {
         } else {
             lit(false)
         };
-        Ok(when(col(BAD_COL).is_not_null())
+        Ok(when(col(BAD_COL))
             .then(lit(Reason::Unparseable.code()))
             .when(cat.clone().eq(lit("Tax")).fill_null(lit(false)))
             .then(lit(Reason::Tax.code()))
@@ -227,10 +356,12 @@ impl Loaded {
             .otherwise(lit(Reason::Used.code())))
     }
 
-    /// Runs the grouped query (and the duplicate check on the same scan) and converts it.
+    /// Runs the grouped query (and the duplicate check on the same scan), fails on the
+    /// first bad row unless lenient, and converts the groups.
     fn run(
         &self,
-        dims: &[(String, Expr)],
+        dims: &[Dim],
+        scope: Scope,
         granularity: Granularity,
         measure: Measure,
         filters: &[Filter],
@@ -275,13 +406,20 @@ impl Loaded {
             period.alias(PERIOD_COL),
         ];
         let mut dim_cols = Vec::with_capacity(dims.len());
-        for (i, (_, e)) in dims.iter().enumerate() {
+        for (i, d) in dims.iter().enumerate() {
             let name = format!("__dim{i}");
-            dim_cols.push(e.clone().alias(name.as_str()));
+            dim_cols.push(d.expr.clone().alias(name.as_str()));
             keys.push(col(name.as_str()));
         }
-        let grouped = self
-            .frame
+        let mut needed = match scope {
+            Scope::Query => self.needed(dims),
+            Scope::Everything => CANONICAL.iter().map(|(n, _)| *n).collect(),
+        };
+        for f in filters {
+            needed.extend(self.dimension(&f.key)?.canonical);
+        }
+        let frame = self.frame(&needed)?;
+        let grouped = frame
             .clone()
             .with_columns(with)
             .with_columns(dim_cols)
@@ -331,48 +469,109 @@ impl Loaded {
                     .max()
                     .alias("max_end"),
             ]);
-        // Position of a row across files: file index in the high bits, row in the low 40.
-        let pos = (col(FILE_COL).cast(DataType::UInt64) * lit(1u64 << 40)) + col(ROW_COL);
-        let dups = self
-            .frame
-            .clone()
-            .group_by([col(HASH_COL)])
-            .agg([
-                len().alias("n"),
-                pos.clone().min().alias("first"),
-                pos.max().alias("last"),
-            ])
-            .filter(col("n").gt(lit(1)))
-            .sort(["first"], SortMultipleOptions::default());
-        let opt = self.frame.get_current_optimizations();
+        // The first stage of the duplicate check shares the grouped query's scan: the hash
+        // of each row's needed columns (8 bytes a row), sorted below.
+        let hashes = frame.clone().select([col(HASH_COL)]);
+        let opt = frame.get_current_optimizations();
         let mut out = LazyFrame::collect_all_with_engine(
-            vec![grouped.logical_plan, dups.logical_plan],
+            vec![grouped.logical_plan, hashes.logical_plan],
             ENGINE,
             opt,
         )
         .map_err(|e| self.engine_error(e))?;
-        let dup_df = out.pop().unwrap_or_default();
+        let hash_df = out.pop().unwrap_or_default();
         let df = out.pop().unwrap_or_default();
+        drop(out);
         let groups = self.groups(&df, dims.len())?;
-        let duplicates = if dup_df.height() > 0 {
-            let n = dup_df.column("n")?.cast(&DataType::UInt64)?;
-            let count: u64 = n.u64()?.iter().flatten().map(|v| v - 1).sum();
-            let at = |p: u64| {
-                let f = &self.files[(p >> 40) as usize];
-                (f.path.display().to_string(), p & ((1 << 40) - 1))
-            };
-            let (f1, r1) = at(first_u64(&dup_df, "first")?);
-            let (f2, r2) = at(first_u64(&dup_df, "last")?);
-            let example = if f1 == f2 {
-                format!("{f1} rows {r1} and {r2}")
-            } else {
-                format!("{f1} row {r1} and {f2} row {r2}")
-            };
-            Some(Duplicates { count, example })
-        } else {
+        drop(df);
+        self.fail_on_bad_rows(&frame, &groups)?;
+        let candidates = repeated_hashes(&hash_df)?;
+        drop(hash_df);
+        let duplicates = if candidates.is_empty() {
             None
+        } else {
+            self.duplicates(&frame, candidates)?
         };
         Ok((groups, duplicates))
+    }
+
+    /// Second stage of the duplicate check, only for rows whose needed columns hash like
+    /// another row's: those rows are read again with every source column, and rows
+    /// identical in all of them are duplicates. Exact up to 64-bit hash collisions of whole
+    /// rows (about n²/2⁶⁵ for n candidate rows).
+    fn duplicates(
+        &self,
+        frame: &LazyFrame,
+        candidates: Vec<u64>,
+    ) -> Result<Option<Duplicates>, IngestError> {
+        let set = Series::new("".into(), candidates);
+        let rows = frame
+            .clone()
+            .filter(col(HASH_COL).is_in(lit(set).implode(false), false))
+            .select([col(FILE_COL), col(ROW_COL), col(HASH_COL)])
+            .collect_with_engine(ENGINE)
+            .map_err(|e| self.engine_error(e))?
+            .unwrap_single();
+        let file = rows.column(FILE_COL)?.cast(&DataType::UInt32)?;
+        let file = file.u32()?;
+        let row = rows.column(ROW_COL)?.cast(&DataType::UInt64)?;
+        let row = row.u64()?;
+        let key = rows.column(HASH_COL)?.cast(&DataType::UInt64)?;
+        let key = key.u64()?;
+        // (file, row) → key hash of each candidate, per file.
+        let mut by_file: BTreeMap<u32, BTreeMap<u64, u64>> = BTreeMap::new();
+        for ((f, r), k) in file.iter().zip(row.iter()).zip(key.iter()) {
+            if let (Some(f), Some(r), Some(k)) = (f, r, k) {
+                by_file.entry(f).or_default().insert(r, k);
+            }
+        }
+        // (key hash, whole-row hash) → positions, in file then row order.
+        let mut same: BTreeMap<(u64, u64), Vec<(u32, u64)>> = BTreeMap::new();
+        for (f, wanted) in &by_file {
+            let src = &self.files[*f as usize];
+            let raw: Vec<Expr> = src.schema.iter_names().map(|n| col(n.clone())).collect();
+            let list = Series::new("".into(), wanted.keys().copied().collect::<Vec<u64>>());
+            let df = source::scan(src)?
+                .filter(
+                    col(ROW_COL)
+                        .cast(DataType::UInt64)
+                        .is_in(lit(list).implode(false), false),
+                )
+                .select([
+                    col(ROW_COL).cast(DataType::UInt64),
+                    row_hash(raw).alias(HASH_COL),
+                ])
+                .collect_with_engine(ENGINE)
+                .map_err(|e| self.engine_error(e))?
+                .unwrap_single();
+            let r = df.column(ROW_COL)?.u64()?.clone();
+            let h = df.column(HASH_COL)?.cast(&DataType::UInt64)?;
+            for (r, h) in r.iter().zip(h.u64()?.iter()) {
+                if let (Some(r), Some(h)) = (r, h)
+                    && let Some(k) = wanted.get(&r)
+                {
+                    same.entry((*k, h)).or_default().push((*f, r));
+                }
+            }
+        }
+        let mut sets: Vec<Vec<(u32, u64)>> = same.into_values().filter(|v| v.len() > 1).collect();
+        if sets.is_empty() {
+            return Ok(None);
+        }
+        for v in &mut sets {
+            v.sort_unstable();
+        }
+        sets.sort_unstable();
+        let count = sets.iter().map(|v| v.len() as u64 - 1).sum();
+        let first = &sets[0];
+        let name = |f: u32| self.files[f as usize].path.display().to_string();
+        let ((f1, r1), (f2, r2)) = (first[0], first[first.len() - 1]);
+        let example = if f1 == f2 {
+            format!("{} rows {r1} and {r2}", name(f1))
+        } else {
+            format!("{} row {r1} and {} row {r2}", name(f1), name(f2))
+        };
+        Ok(Some(Duplicates { count, example }))
     }
 
     /// Duplicates are an error unless allowed, then a finding.
@@ -577,10 +776,17 @@ impl Loaded {
         }
         let mut source: BTreeMap<String, Totals> = BTreeMap::new();
         let mut by_reason: BTreeMap<(Reason, String), Totals> = BTreeMap::new();
-        for g in groups.iter() {
-            let cur = g.currency.clone().unwrap_or_else(|| "(none)".into());
-            source.entry(cur.clone()).or_default().add(&g.totals);
-            by_reason.entry((g.reason, cur)).or_default().add(&g.totals);
+        {
+            // Summed under borrowed keys first: one entry per (reason, currency), not per group.
+            let mut sums: BTreeMap<(Reason, &str), Totals> = BTreeMap::new();
+            for g in groups.iter() {
+                let cur = g.currency.as_deref().unwrap_or("(none)");
+                sums.entry((g.reason, cur)).or_default().add(&g.totals);
+            }
+            for ((reason, cur), t) in sums {
+                source.entry(cur.to_string()).or_default().add(&t);
+                by_reason.insert((reason, cur.to_string()), t);
+            }
         }
         // The check: groups re-added must equal the per-currency source totals.
         let mut check: BTreeMap<String, Totals> = BTreeMap::new();
@@ -730,22 +936,26 @@ impl Loaded {
     }
 
     /// In strict mode, turns the first unparseable row into an error with file, row and column.
-    fn fail_on_bad_rows(&self, groups: &[Group]) -> Result<(), IngestError> {
+    fn fail_on_bad_rows(&self, frame: &LazyFrame, groups: &[Group]) -> Result<(), IngestError> {
         if self.opts.lenient || !groups.iter().any(|g| g.reason == Reason::Unparseable) {
             return Ok(());
         }
-        let df = self
-            .frame
+        let df = frame
             .clone()
-            .filter(col(BAD_COL).is_not_null())
-            .select([col(FILE_COL), col(ROW_COL), col(BAD_COL)])
+            .filter(col(BAD_COL))
+            .select([col(FILE_COL), col(ROW_COL), col(BAD_CODE_COL)])
             .sort([FILE_COL, ROW_COL], SortMultipleOptions::default())
             .limit(1)
             .collect()
             .map_err(|e| self.engine_error(e))?;
         let file = first_u32(&df, FILE_COL)? as usize;
         let row = first_u64(&df, ROW_COL)?;
-        let code = df.column(BAD_COL)?.str()?.get(0).unwrap_or("").to_string();
+        let code = df
+            .column(BAD_CODE_COL)?
+            .str()?
+            .get(0)
+            .unwrap_or("")
+            .to_string();
         Err(self.bad_value_error(file, row, &code))
     }
 
@@ -828,14 +1038,24 @@ impl Loaded {
     /// `capplan inspect`: what is in the inputs.
     pub fn inspect(&self) -> Result<Inspection, IngestError> {
         let dims = vec![
-            ("provider".to_string(), col("provider")),
-            ("service".to_string(), col("service")),
-            ("account".to_string(), col("billing_account")),
-            ("period".to_string(), col(PERIOD_COL).cast(DataType::String)),
+            Dim::canonical("provider", "provider"),
+            Dim::canonical("service", "service"),
+            Dim::canonical("account", "billing_account"),
+            // Period seconds is computed inside `run`; exposed as a dimension.
+            Dim {
+                name: "period".into(),
+                expr: col(PERIOD_COL).cast(DataType::String),
+                canonical: None,
+            },
         ];
-        // Period seconds is computed inside `run`; expose it as a dimension via a column ref.
-        let (mut groups, dup) = self.run(&dims, Granularity::Hour, Measure::Quantity, &[])?;
-        self.fail_on_bad_rows(&groups)?;
+        // `inspect` validates every canonical column, not only the ones it groups by.
+        let (mut groups, dup) = self.run(
+            &dims,
+            Scope::Everything,
+            Granularity::Hour,
+            Measure::Quantity,
+            &[],
+        )?;
         let mut findings = Vec::new();
         self.check_duplicates(dup, &mut findings)?;
         let (_, reconciliation, mut more) = self.account(&mut groups)?;
@@ -950,19 +1170,22 @@ impl Loaded {
     /// Rows without a `CommitmentDiscountId` do not belong to a commitment and are skipped;
     /// rows in another currency than the chosen one are left out.
     pub fn commitments(&self) -> Result<Commitments, IngestError> {
-        let dims = vec![
-            ("commitment_id".to_string(), col("commitment_id")),
-            ("commitment_status".to_string(), col("commitment_status")),
-            ("charge_category".to_string(), col("charge_category")),
-            ("commitment_type".to_string(), col("commitment_type")),
-            (
-                "commitment_category".to_string(),
-                col("commitment_category"),
-            ),
-            ("commitment_unit".to_string(), col("commitment_unit")),
-        ];
-        let (mut groups, dup) = self.run(&dims, Granularity::Month, Measure::EffectiveCost, &[])?;
-        self.fail_on_bad_rows(&groups)?;
+        let dims = [
+            "commitment_id",
+            "commitment_status",
+            "charge_category",
+            "commitment_type",
+            "commitment_category",
+            "commitment_unit",
+        ]
+        .map(|c| Dim::canonical(c, c));
+        let (mut groups, dup) = self.run(
+            &dims,
+            Scope::Query,
+            Granularity::Month,
+            Measure::EffectiveCost,
+            &[],
+        )?;
         let mut findings = Vec::new();
         self.check_duplicates(dup, &mut findings)?;
         let (currency, reconciliation, mut more) = self.account(&mut groups)?;
@@ -1078,8 +1301,13 @@ impl Loaded {
         }
         // Validate filters before scanning.
         self.filter_expr(&opts.filters).map(drop)?;
-        let (mut groups, dup) = self.run(&dims, granularity, opts.measure, &opts.filters)?;
-        self.fail_on_bad_rows(&groups)?;
+        let (mut groups, dup) = self.run(
+            &dims,
+            Scope::Query,
+            granularity,
+            opts.measure,
+            &opts.filters,
+        )?;
         let mut findings = Vec::new();
         self.check_duplicates(dup, &mut findings)?;
         let (currency, reconciliation, mut more) = self.account(&mut groups)?;
@@ -1199,7 +1427,7 @@ impl Loaded {
 
 fn build_series(
     used: &[&Group],
-    dims: &[(String, Expr)],
+    dims: &[Dim],
     opts: &AggregateOptions,
     granularity: Granularity,
     currency: Currency,
@@ -1220,31 +1448,63 @@ fn build_series(
     let index: BTreeMap<i64, usize> = axis.iter().enumerate().map(|(i, b)| (*b, i)).collect();
     // (exact measure sums, effective cost, seen) per bucket
     type Acc = (Vec<Decimal>, Vec<Decimal>, Vec<bool>);
-    let mut acc: BTreeMap<(SeriesKey, String), Acc> = BTreeMap::new();
+    // Groups are looked up by their borrowed values; a series key is built once per series.
+    let mut slot: std::collections::HashMap<(&[Option<String>], Option<&str>), usize> =
+        std::collections::HashMap::new();
+    let mut accs: Vec<((SeriesKey, String), Acc)> = Vec::new();
+    let n = axis.len();
     for g in used {
         let Some(b) = g.bucket else { continue };
         let Some(&i) = index.get(&b) else { continue };
-        let key = SeriesKey(
-            dims.iter()
-                .zip(&g.dims)
-                .map(|((name, _), v)| (name.clone(), v.clone().unwrap_or_else(|| "(none)".into())))
-                .collect(),
-        );
-        let unit = match opts.measure {
-            Measure::Quantity => g.unit.clone().unwrap_or_else(|| "(none)".into()),
-            _ => currency.code().to_string(),
+        let unit_value = match opts.measure {
+            Measure::Quantity => g.unit.as_deref(),
+            _ => None,
         };
-        let n = axis.len();
-        let e = acc.entry((key, unit)).or_insert_with(|| {
-            (
-                vec![Decimal::ZERO; n],
-                vec![Decimal::ZERO; n],
-                vec![false; n],
-            )
+        let at = *slot.entry((&g.dims, unit_value)).or_insert_with(|| {
+            let key = SeriesKey(
+                dims.iter()
+                    .zip(&g.dims)
+                    .map(|(Dim { name, .. }, v)| {
+                        (name.clone(), v.clone().unwrap_or_else(|| "(none)".into()))
+                    })
+                    .collect(),
+            );
+            let unit = match opts.measure {
+                Measure::Quantity => g.unit.clone().unwrap_or_else(|| "(none)".into()),
+                _ => currency.code().to_string(),
+            };
+            accs.push((
+                (key, unit),
+                (
+                    vec![Decimal::ZERO; n],
+                    vec![Decimal::ZERO; n],
+                    vec![false; n],
+                ),
+            ));
+            accs.len() - 1
         });
+        let e = &mut accs[at].1;
         e.0[i] += g.measured;
         e.1[i] += g.series_cost;
         e.2[i] = true;
+    }
+    // Distinct group values can name the same series (a value and a missing one both read
+    // "(none)"): merge them, in key order.
+    let mut acc: BTreeMap<(SeriesKey, String), Acc> = BTreeMap::new();
+    for (key, (m, c, seen)) in accs {
+        match acc.entry(key) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert((m, c, seen));
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let e = o.get_mut();
+                for i in 0..n {
+                    e.0[i] += m[i];
+                    e.1[i] += c[i];
+                    e.2[i] |= seen[i];
+                }
+            }
+        }
     }
     Ok(acc
         .into_iter()
@@ -1264,21 +1524,20 @@ fn build_series(
         .collect())
 }
 
-/// Builds the canonical frame of one file.
+/// Builds the canonical frame of one file and its checks.
 fn canonical_frame(
     f: &SourceFile,
     idx: u32,
     m: &Mapping,
     passthrough: &[String],
-) -> Result<LazyFrame, IngestError> {
+) -> Result<Part, IngestError> {
     let lf = source::scan(f)?;
-    let raw_cols: Vec<Expr> = f.schema.iter_names().map(|n| col(n.clone())).collect();
     let mut first = vec![
         lit(idx).alias(FILE_COL),
         col(ROW_COL).cast(DataType::UInt64).alias(ROW_COL),
-        row_hash(raw_cols).alias(HASH_COL),
     ];
-    let mut checks: Vec<(Expr, String)> = Vec::new();
+    let mut checks: Vec<Check> = Vec::new();
+    let mut raw = Vec::new();
     for (name, kind) in CANONICAL {
         let src = m
             .sources
@@ -1286,35 +1545,24 @@ fn canonical_frame(
             .find(|(n, _)| n == name)
             .map(|(_, s)| s.clone())
             .unwrap_or(Source::Missing);
-        let (expr, raw) = match (&src, kind) {
-            (Source::Column(c), Kind::Timestamp) => {
-                let dtype = f
-                    .schema
-                    .get(c.as_str())
-                    .cloned()
-                    .unwrap_or(DataType::String);
-                (
-                    timestamp_expr(col(c.as_str()), &dtype, &f.sample_text(c, 50)),
-                    Some(col(c.as_str())),
-                )
-            }
-            (Source::Column(c), Kind::Money) => {
-                let dtype = f
-                    .schema
-                    .get(c.as_str())
-                    .cloned()
-                    .unwrap_or(DataType::String);
-                (money_expr(col(c.as_str()), &dtype), Some(col(c.as_str())))
-            }
-            (Source::Column(c), Kind::Quantity) => (
-                col(c.as_str()).cast(DataType::Float64),
-                Some(col(c.as_str())),
+        let dtype_of = |c: &str| f.schema.get(c).cloned().unwrap_or(DataType::String);
+        let (expr, parsed_from) = match (&src, kind) {
+            (Source::Column(c), Kind::Timestamp) => (
+                timestamp_expr(col(c.as_str()), &dtype_of(c), &f.sample_text(c, 50)),
+                Some(c),
             ),
+            (Source::Column(c), Kind::Money) => {
+                (money_expr(col(c.as_str()), &dtype_of(c)), Some(c))
+            }
+            (Source::Column(c), Kind::Quantity) => {
+                (col(c.as_str()).cast(DataType::Float64), Some(c))
+            }
             (Source::Column(c), Kind::Text) => {
-                checks.push((
-                    col(*name).str().len_bytes().gt(lit(MAX_TEXT)),
-                    format!("{name}:long"),
-                ));
+                checks.push(Check {
+                    column: name,
+                    cond: col(*name).str().len_bytes().gt(lit(MAX_TEXT)),
+                    code: format!("{name}:long"),
+                });
                 (col(c.as_str()).cast(DataType::String), None)
             }
             (Source::Derived(e), _) => (e.clone(), None),
@@ -1324,8 +1572,10 @@ fn canonical_frame(
             (Source::Missing, Kind::Text) => (lit(NULL).cast(DataType::String), None),
         };
         first.push(expr.alias(*name));
-        if let Some(r) = raw {
-            first.push(r.alias(format!("{RAW_PREFIX}{name}").as_str()));
+        if let Some(c) = parsed_from {
+            let r = format!("{RAW_PREFIX}{name}");
+            first.push(col(c.as_str()).alias(r.as_str()));
+            raw.push(r);
         }
     }
     for p in passthrough {
@@ -1349,7 +1599,8 @@ fn canonical_frame(
                 .alias("charge_end"),
         );
     }
-    // Second stage: checks that compare parsed values with their raw text.
+    // Checks that compare parsed values with their raw text come first, in column order.
+    let mut parse_checks = Vec::new();
     for (name, kind) in CANONICAL {
         let parsed_from_column = matches!(
             m.sources.iter().find(|(n, _)| n == name),
@@ -1358,56 +1609,39 @@ fn canonical_frame(
         if !parsed_from_column || *kind == Kind::Text {
             continue;
         }
-        let raw = col(format!("{RAW_PREFIX}{name}").as_str());
+        let raw_col = col(format!("{RAW_PREFIX}{name}").as_str());
         let parsed = col(*name);
-        checks.insert(
-            0,
-            (
-                raw.is_not_null().and(parsed.clone().is_null()),
-                format!("{name}:parse"),
-            ),
-        );
+        parse_checks.push(Check {
+            column: name,
+            cond: raw_col.is_not_null().and(parsed.clone().is_null()),
+            code: format!("{name}:parse"),
+        });
         if *kind == Kind::Quantity {
-            checks.push((
-                parsed.clone().is_not_null().and(parsed.is_finite().not()),
-                format!("{name}:finite"),
-            ));
+            checks.push(Check {
+                column: name,
+                cond: parsed.clone().is_not_null().and(parsed.is_finite().not()),
+                code: format!("{name}:finite"),
+            });
         }
     }
-    checks.push((
-        col("consumed_quantity")
+    parse_checks.append(&mut checks);
+    let mut checks = parse_checks;
+    checks.push(Check {
+        column: "consumed_quantity",
+        cond: col("consumed_quantity")
             .lt(lit(0.0))
             .and(col("charge_category").eq(lit("Usage")).fill_null(lit(true)))
             .and(col("charge_class").is_null())
             // A negative quantity with a negative cost is a refund even when unlabelled
             // (Microsoft's FOCUS exports do this); with a non-negative cost it is an error.
             .and(col("billed_cost").gt_eq(lit(0)).fill_null(lit(true))),
-        "consumed_quantity:negative".into(),
-    ));
-    checks.push((
-        col("charge_end").lt(col("charge_start")),
-        "charge_end:before".into(),
-    ));
-    let null_text = || lit(NULL).cast(DataType::String);
-    let mut chain = when(lit(false))
-        .then(null_text())
-        .when(lit(false))
-        .then(null_text());
-    for (cond, code) in checks {
-        chain = chain.when(cond.fill_null(lit(false))).then(lit(code));
-    }
-    let bad = chain.otherwise(null_text());
-    let raw_names: Vec<String> = CANONICAL
-        .iter()
-        .map(|(n, _)| format!("{RAW_PREFIX}{n}"))
-        .collect();
-    let present: Vec<String> = {
-        let schema = lf.collect_schema().map_err(IngestError::from)?;
-        raw_names
-            .into_iter()
-            .filter(|n| schema.contains(n.as_str()))
-            .collect()
-    };
+        code: "consumed_quantity:negative".into(),
+    });
+    checks.push(Check {
+        column: "charge_end",
+        cond: col("charge_end").lt(col("charge_start")),
+        code: "charge_end:before".into(),
+    });
     // Money text with more fractional digits than the decimal scale is rounded; count it.
     let excess_re = format!(r"\.[0-9]{{{MONEY_SCALE}}}[0-9]*[1-9]");
     let excess = CANONICAL
@@ -1418,23 +1652,23 @@ fn canonical_frame(
                 Some((_, Source::Column(c)))
                     if f.schema.get(c.as_str()) == Some(&DataType::String) =>
                 {
-                    Some(
+                    Some((
+                        *name,
                         col(format!("{RAW_PREFIX}{name}").as_str())
                             .str()
                             .contains(lit(excess_re.clone()), false)
                             .fill_null(lit(false)),
-                    )
+                    ))
                 }
                 _ => None,
             },
         )
-        .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(false));
-    let lf = lf.with_columns([bad.alias(BAD_COL), excess.alias(EXCESS_COL)]);
-    Ok(if present.is_empty() {
-        lf
-    } else {
-        lf.drop(by_name(present, true, false))
+        .collect();
+    Ok(Part {
+        lf,
+        checks,
+        excess,
+        raw,
     })
 }
 
@@ -1546,6 +1780,21 @@ fn decimals(df: &DataFrame, name: &str) -> Result<Vec<Decimal>, IngestError> {
             None => Ok(Decimal::ZERO),
         })
         .collect()
+}
+
+/// Hash values that occur more than once in the `__hash` column, ascending.
+fn repeated_hashes(df: &DataFrame) -> Result<Vec<u64>, IngestError> {
+    let c = df.column(HASH_COL)?.cast(&DataType::UInt64)?;
+    let mut all: Vec<u64> = c.u64()?.into_no_null_iter().collect();
+    drop(c);
+    all.sort_unstable();
+    let mut out: Vec<u64> = all
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    out.dedup();
+    Ok(out)
 }
 
 fn first_u64(df: &DataFrame, name: &str) -> Result<u64, IngestError> {
