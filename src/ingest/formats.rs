@@ -187,8 +187,10 @@ pub struct Mapping {
     pub notes: Vec<String>,
     /// Charge period length to assume when the file has no end column.
     pub default_period: Option<chrono::Duration>,
-    /// True for rows whose enumeration values were respelled (case, FOCUS 1.0 names).
-    pub respelled: Option<Expr>,
+    /// Per enumeration: true for rows whose value was respelled (case, FOCUS 1.0 names),
+    /// keyed by the canonical column it feeds (None: a column no canonical one reads, such
+    /// as FOCUS `ChargeFrequency`, only checked by `inspect`).
+    pub respelled: Vec<(Option<&'static str>, Expr)>,
 }
 
 /// Column lookup by case-insensitive name.
@@ -449,34 +451,50 @@ fn focus(h: &Header) -> Result<Mapping, IngestError> {
         }
         (!alts.is_empty()).then(|| coalesce(&alts))
     };
-    let enums: [(&str, &[&str]); 5] = [
+    let enums: [(&str, Option<&'static str>, &'static [&'static str]); 5] = [
         (
             "ChargeCategory",
+            Some("charge_category"),
             &["Usage", "Purchase", "Tax", "Credit", "Adjustment"],
         ),
-        ("ChargeClass", &["Correction"]),
-        ("CommitmentDiscountStatus", &["Used", "Unused"]),
-        ("ChargeFrequency", &["One-Time", "Recurring", "Usage-Based"]),
-        ("CommitmentDiscountCategory", &["Spend", "Usage"]),
+        ("ChargeClass", Some("charge_class"), &["Correction"]),
+        (
+            "CommitmentDiscountStatus",
+            Some("commitment_status"),
+            &["Used", "Unused"],
+        ),
+        (
+            "ChargeFrequency",
+            None,
+            &["One-Time", "Recurring", "Usage-Based"],
+        ),
+        (
+            "CommitmentDiscountCategory",
+            Some("commitment_category"),
+            &["Spend", "Usage"],
+        ),
     ];
-    let mut respelled: Vec<Expr> = enums
+    let mut respelled: Vec<(Option<&'static str>, Expr)> = enums
         .iter()
-        .filter_map(|(c, values)| {
+        .filter_map(|(c, canonical, values)| {
             h.text(&[c]).map(|e| {
-                e.clone()
-                    .neq(normalise_enum(e, values))
-                    .fill_null(lit(false))
+                (
+                    *canonical,
+                    e.clone()
+                        .neq(normalise_enum(e, values))
+                        .fill_null(lit(false)),
+                )
             })
         })
         .collect();
     if let Some(p) = h.text(&["PricingCategory"]) {
-        respelled.push(
+        respelled.push((
+            Some("pricing_category"),
             p.clone()
                 .neq(normalise_pricing_category(p))
                 .fill_null(lit(false)),
-        );
+        ));
     }
-    let respelled = respelled.into_iter().reduce(|a, b| a.or(b));
     let mut notes = Vec::new();
     let mut passthrough = Vec::new();
     for c in h.file.columns() {
@@ -721,7 +739,7 @@ fn cur(h: &Header) -> Result<Mapping, IngestError> {
         passthrough,
         notes: vec!["AWS CUR: effective cost is taken as the unblended cost (amortised reservation fees are not re-allocated)".into()],
         default_period: None,
-        respelled: None,
+        respelled: Vec::new(),
     })
 }
 
@@ -861,7 +879,7 @@ fn azure(h: &Header) -> Result<Mapping, IngestError> {
             "Azure: actual and amortised exports share a header; the cost column is used as both billed and effective cost".into(),
         ],
         default_period: Some(chrono::Duration::days(1)),
-        respelled: None,
+        respelled: Vec::new(),
     })
 }
 
@@ -910,7 +928,7 @@ fn oci(h: &Header) -> Result<Mapping, IngestError> {
         passthrough,
         notes: vec!["OCI: the cost report has no commitment columns; every row is treated as Standard-priced usage".into()],
         default_period: None,
-        respelled: None,
+        respelled: Vec::new(),
     })
 }
 
@@ -1012,7 +1030,7 @@ fn tidy_mapping(h: &Header, t: &TidyColumns) -> Result<Mapping, IngestError> {
         passthrough,
         notes: Vec::new(),
         default_period: None,
-        respelled: None,
+        respelled: Vec::new(),
     })
 }
 

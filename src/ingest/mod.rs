@@ -265,10 +265,6 @@ impl Reason {
             Reason::NoQuantity => "no_quantity",
         }
     }
-
-    pub(crate) fn from_code(code: &str) -> Option<Reason> {
-        Reason::ALL.into_iter().find(|r| r.code() == code)
-    }
 }
 
 /// Row count and cost totals of one group of rows.

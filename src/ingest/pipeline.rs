@@ -80,6 +80,8 @@ struct Part {
     excess: Vec<(&'static str, Expr)>,
     /// Raw copies present in `lf`, dropped once the checks have used them.
     raw: Vec<String>,
+    /// Respelling flags present in `lf`, by the canonical column they belong to.
+    respelled: Vec<(Option<&'static str>, String)>,
 }
 
 /// A validation rule: the row is bad with `code` when `cond` holds; it belongs to the
@@ -99,7 +101,6 @@ const BASE_COLUMNS: &[&str] = &[
     "charge_class",
     "pricing_category",
     "commitment_status",
-    "commitment_quantity",
     "consumed_quantity",
     "consumed_unit",
     "list_cost",
@@ -129,8 +130,8 @@ impl Dim {
 /// Which canonical columns a query validates.
 #[derive(Clone, Copy)]
 enum Scope {
-    /// The columns it reads: [`BASE_COLUMNS`], its dimensions and filters.
-    Query,
+    /// The columns it reads: [`BASE_COLUMNS`], its dimensions and filters, and these.
+    Query(&'static [&'static str]),
     /// All of them (`inspect`).
     Everything,
 }
@@ -202,13 +203,12 @@ impl Loaded {
     /// checks of those columns (in their fixed order) give `__bad`, money text with too
     /// many decimals gives `__excess`, and `__hash` hashes the needed columns plus the
     /// resource id (the first stage of the duplicate check, see [`Loaded::duplicates`]).
-    fn frame(&self, needed: &Needed) -> Result<LazyFrame, IngestError> {
-        let mut hashed: Vec<Expr> = CANONICAL
+    fn frame(&self, needed: &Needed, everything: bool) -> Result<LazyFrame, IngestError> {
+        let hashed: Vec<Expr> = CANONICAL
             .iter()
             .filter(|(n, _)| needed.contains(n) || *n == "resource_id")
             .map(|(n, _)| col(*n))
             .collect();
-        hashed.push(col(RESPELLED_COL));
         let mut frames = Vec::with_capacity(self.parts.len());
         for p in &self.parts {
             let null_text = || lit(NULL).cast(DataType::String);
@@ -229,16 +229,30 @@ impl Loaded {
                 .map(|(_, e)| e.clone())
                 .reduce(|a, b| a.or(b))
                 .unwrap_or(lit(false));
+            let respelled = p
+                .respelled
+                .iter()
+                .filter(|(c, _)| c.map_or(everything, |c| needed.contains(c)))
+                .map(|(_, name)| col(name.as_str()))
+                .reduce(|a, b| a.or(b))
+                .unwrap_or(lit(false));
             let lf = p.lf.clone().with_columns([
+                respelled.alias(RESPELLED_COL),
                 any.alias(BAD_COL),
                 chain.otherwise(null_text()).alias(BAD_CODE_COL),
                 excess.alias(EXCESS_COL),
                 row_hash(hashed.clone()).alias(HASH_COL),
             ]);
-            frames.push(if p.raw.is_empty() {
+            let helpers: Vec<String> = p
+                .raw
+                .iter()
+                .cloned()
+                .chain(p.respelled.iter().map(|(_, n)| n.clone()))
+                .collect();
+            frames.push(if helpers.is_empty() {
                 lf
             } else {
-                lf.drop(by_name(p.raw.clone(), true, false))
+                lf.drop(by_name(helpers, true, false))
             });
         }
         Ok(concat(
@@ -338,22 +352,22 @@ impl Loaded {
             lit(false)
         };
         Ok(when(col(BAD_COL))
-            .then(lit(Reason::Unparseable.code()))
+            .then(reason_code(Reason::Unparseable))
             .when(cat.clone().eq(lit("Tax")).fill_null(lit(false)))
-            .then(lit(Reason::Tax.code()))
+            .then(reason_code(Reason::Tax))
             .when(cat.clone().eq(lit("Credit")).fill_null(lit(false)))
-            .then(lit(Reason::Credit.code()))
+            .then(reason_code(Reason::Credit))
             .when(cat.clone().eq(lit("Purchase")).fill_null(lit(false)))
-            .then(lit(Reason::Purchase.code()))
+            .then(reason_code(Reason::Purchase))
             .when(cat.eq(lit("Adjustment")).fill_null(lit(false)))
-            .then(lit(Reason::Adjustment.code()))
+            .then(reason_code(Reason::Adjustment))
             .when(unused)
-            .then(lit(Reason::UnusedCommitment.code()))
+            .then(reason_code(Reason::UnusedCommitment))
             .when(self.filter_expr(filters)?.not())
-            .then(lit(Reason::Filtered.code()))
+            .then(reason_code(Reason::Filtered))
             .when(measured.not())
-            .then(lit(Reason::NoQuantity.code()))
-            .otherwise(lit(Reason::Used.code())))
+            .then(reason_code(Reason::NoQuantity))
+            .otherwise(reason_code(Reason::Used)))
     }
 
     /// Runs the grouped query (and the duplicate check on the same scan), fails on the
@@ -412,63 +426,76 @@ impl Loaded {
             keys.push(col(name.as_str()));
         }
         let mut needed = match scope {
-            Scope::Query => self.needed(dims),
+            Scope::Query(extra) => {
+                let mut n = self.needed(dims);
+                n.extend(extra.iter().copied());
+                n
+            }
             Scope::Everything => CANONICAL.iter().map(|(n, _)| *n).collect(),
         };
         for f in filters {
             needed.extend(self.dimension(&f.key)?.canonical);
         }
-        let frame = self.frame(&needed)?;
-        let grouped = frame
-            .clone()
-            .with_columns(with)
-            .with_columns(dim_cols)
-            .group_by(keys)
-            .agg([
-                len().alias("rows"),
-                measured.sum().alias("measured"),
-                col("billed_cost").sum().alias("billed"),
-                col("effective_cost").sum().alias("effective"),
-                col("list_cost").sum().alias("list"),
-                series_cost.sum().alias("series_cost"),
-                repair
-                    .clone()
-                    .cast(DataType::UInt64)
-                    .sum()
-                    .alias("repaired_rows"),
-                when(repair)
-                    .then(col("billed_cost"))
-                    .otherwise(lit(0).cast(MONEY_DTYPE))
-                    .sum()
-                    .alias("repaired_amount"),
-                col(PERIOD_COL)
-                    .gt(lit(granularity.nominal_seconds()))
-                    .cast(DataType::UInt64)
-                    .sum()
-                    .alias("spanning"),
-                col(EXCESS_COL).cast(DataType::UInt64).sum().alias("excess"),
-                col("consumed_quantity")
-                    .lt(lit(0.0))
-                    .and(col("charge_class").is_null())
-                    .fill_null(lit(false))
-                    .cast(DataType::UInt64)
-                    .sum()
-                    .alias("unlabelled_refunds"),
-                col(RESPELLED_COL)
-                    .cast(DataType::UInt64)
-                    .sum()
-                    .alias("respelled"),
+        let frame = self.frame(&needed, matches!(scope, Scope::Everything))?;
+        // Commitment quantities are only read by the queries that need them.
+        let quantities = if needed.contains("commitment_quantity") {
+            vec![
                 col("commitment_quantity")
                     .sum()
                     .alias("commitment_quantity"),
                 col("commitment_quantity")
                     .count()
                     .alias("commitment_quantity_rows"),
-                col("charge_end")
-                    .cast(DataType::Int64)
-                    .max()
-                    .alias("max_end"),
-            ]);
+            ]
+        } else {
+            Vec::new()
+        };
+        let mut aggs = vec![
+            len().alias("rows"),
+            measured.sum().alias("measured"),
+            col("billed_cost").sum().alias("billed"),
+            col("effective_cost").sum().alias("effective"),
+            col("list_cost").sum().alias("list"),
+            series_cost.sum().alias("series_cost"),
+            repair
+                .clone()
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("repaired_rows"),
+            when(repair)
+                .then(col("billed_cost"))
+                .otherwise(lit(0).cast(MONEY_DTYPE))
+                .sum()
+                .alias("repaired_amount"),
+            col(PERIOD_COL)
+                .gt(lit(granularity.nominal_seconds()))
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("spanning"),
+            col(EXCESS_COL).cast(DataType::UInt64).sum().alias("excess"),
+            col("consumed_quantity")
+                .lt(lit(0.0))
+                .and(col("charge_class").is_null())
+                .fill_null(lit(false))
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("unlabelled_refunds"),
+            col(RESPELLED_COL)
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("respelled"),
+            col("charge_end")
+                .cast(DataType::Int64)
+                .max()
+                .alias("max_end"),
+        ];
+        aggs.extend(quantities);
+        let grouped = frame
+            .clone()
+            .with_columns(with)
+            .with_columns(dim_cols)
+            .group_by(keys)
+            .agg(aggs);
         // The first stage of the duplicate check shares the grouped query's scan: the hash
         // of each row's needed columns (8 bytes a row), sorted below.
         let hashes = frame.clone().select([col(HASH_COL)]);
@@ -648,7 +675,8 @@ impl Loaded {
     }
 
     fn groups(&self, df: &DataFrame, ndims: usize) -> Result<Vec<Group>, IngestError> {
-        let reason = df.column(REASON_COL)?.str()?.clone();
+        let reason = df.column(REASON_COL)?.cast(&DataType::UInt32)?;
+        let reason = reason.u32()?.clone();
         let currency = df.column("currency")?.str()?.clone();
         let bucket = df.column(BUCKET_COL)?.cast(&DataType::Int64)?;
         let bucket = bucket.i64()?.clone();
@@ -682,15 +710,23 @@ impl Loaded {
         let excess = u64col("excess")?;
         let refunds = u64col("unlabelled_refunds")?;
         let respelled = u64col("respelled")?;
-        let commitment_quantity = dec("commitment_quantity")?;
-        let commitment_quantity_rows = u64col("commitment_quantity_rows")?;
+        let (commitment_quantity, commitment_quantity_rows) =
+            if df.get_column_index("commitment_quantity").is_some() {
+                (
+                    dec("commitment_quantity")?,
+                    u64col("commitment_quantity_rows")?,
+                )
+            } else {
+                (vec![Decimal::ZERO; df.height()], vec![0; df.height()])
+            };
         let max_end = df.column("max_end")?.cast(&DataType::Int64)?;
         let max_end = max_end.i64()?.clone();
         let mut out = Vec::with_capacity(df.height());
         for i in 0..df.height() {
-            let code = reason.get(i).unwrap_or("used");
+            let code = reason.get(i).unwrap_or(0) as usize;
             out.push(Group {
-                reason: Reason::from_code(code)
+                reason: *Reason::ALL
+                    .get(code)
                     .ok_or_else(|| IngestError::Engine(format!("unknown reason {code}")))?,
                 currency: currency.get(i).map(str::to_string),
                 bucket: bucket.get(i),
@@ -1181,7 +1217,7 @@ impl Loaded {
         .map(|c| Dim::canonical(c, c));
         let (mut groups, dup) = self.run(
             &dims,
-            Scope::Query,
+            Scope::Query(&["commitment_quantity"]),
             Granularity::Month,
             Measure::EffectiveCost,
             &[],
@@ -1303,7 +1339,7 @@ impl Loaded {
         self.filter_expr(&opts.filters).map(drop)?;
         let (mut groups, dup) = self.run(
             &dims,
-            Scope::Query,
+            Scope::Query(&[]),
             granularity,
             opts.measure,
             &opts.filters,
@@ -1584,12 +1620,12 @@ fn canonical_frame(
             None => first.push(lit(NULL).cast(DataType::String).alias(p.as_str())),
         }
     }
-    first.push(
-        m.respelled
-            .clone()
-            .unwrap_or(lit(false))
-            .alias(RESPELLED_COL),
-    );
+    let mut respelled = Vec::with_capacity(m.respelled.len());
+    for (i, (canonical, e)) in m.respelled.iter().enumerate() {
+        let name = format!("{RESPELLED_COL}{i}");
+        first.push(e.clone().alias(name.as_str()));
+        respelled.push((*canonical, name));
+    }
     let mut lf = lf.select(first);
     if let Some(d) = m.default_period {
         let micros = d.num_microseconds().unwrap_or(86_400_000_000);
@@ -1669,6 +1705,7 @@ fn canonical_frame(
         checks,
         excess,
         raw,
+        respelled,
     })
 }
 
@@ -1780,6 +1817,12 @@ fn decimals(df: &DataFrame, name: &str) -> Result<Vec<Decimal>, IngestError> {
             None => Ok(Decimal::ZERO),
         })
         .collect()
+}
+
+/// A row's reason as it travels through the query: its index in [`Reason::ALL`] (integer
+/// keys group faster than text).
+fn reason_code(r: Reason) -> Expr {
+    lit(Reason::ALL.iter().position(|x| *x == r).unwrap_or(0) as u32)
 }
 
 /// Hash values that occur more than once in the `__hash` column, ascending.
