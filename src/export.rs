@@ -82,7 +82,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExportErro
 
 /// The long (tidy) table of series: one row per series and bucket. Dimension columns come
 /// first in `--by` order, then `unit`, `timestamp` (UTC), `value`, `effective_cost` (exact
-/// decimal text) and `gap_filled`. `capplan` reads this file back as tidy input.
+/// decimal text). `capplan` reads this file back as tidy input.
 pub fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
     let dims: Vec<String> = series
         .first()
