@@ -136,7 +136,7 @@ enum Scope {
     Everything,
 }
 
-/// Canonical columns of one query (always [`BASE_COLUMNS`] plus its dimensions).
+/// Canonical columns one query reads (see [`Scope`]).
 type Needed = BTreeSet<&'static str>;
 
 /// Rows identical in every source column.
@@ -263,13 +263,6 @@ impl Loaded {
                 ..Default::default()
             },
         )?)
-    }
-
-    /// The canonical columns a query with these dimensions reads.
-    fn needed(&self, dims: &[Dim]) -> Needed {
-        let mut n: Needed = BASE_COLUMNS.iter().copied().collect();
-        n.extend(dims.iter().filter_map(|d| d.canonical));
-        n
     }
 
     /// Resolves a user-typed dimension to an expression over the canonical frame.
@@ -425,14 +418,11 @@ impl Loaded {
             dim_cols.push(d.expr.clone().alias(name.as_str()));
             keys.push(col(name.as_str()));
         }
-        let mut needed = match scope {
-            Scope::Query(extra) => {
-                let mut n = self.needed(dims);
-                n.extend(extra.iter().copied());
-                n
-            }
+        let mut needed: Needed = match scope {
+            Scope::Query(extra) => BASE_COLUMNS.iter().chain(extra).copied().collect(),
             Scope::Everything => CANONICAL.iter().map(|(n, _)| *n).collect(),
         };
+        needed.extend(dims.iter().filter_map(|d| d.canonical));
         for f in filters {
             needed.extend(self.dimension(&f.key)?.canonical);
         }
