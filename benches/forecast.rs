@@ -23,7 +23,7 @@ mod series;
 use std::time::Instant;
 
 use capplan::forecast::{self, ForecastSettings, Granularity, Model, MstlEts, SeasonalNaive};
-use capplan::ingest::UsageSeries;
+use capplan::series::UsageSeries;
 use rayon::prelude::*;
 
 const N_POINTS: usize = series::TREND_POINTS;

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use capplan::ingest::{self, AggregateOptions, Granularity, InputOptions, Measure};
+use capplan::ingest::{self, AggregateOptions, InputOptions, Measure};
+use capplan::series::Granularity;
 use capplan::synth::{self, SynthConfig};
 use polars::prelude::*;
 

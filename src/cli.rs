@@ -9,10 +9,11 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use capplan::ingest::{
-    self, AggregateOptions, Filter, Format, Granularity, Ingested, InputOptions, Inspection,
+    self, AggregateOptions, Filter, Format, Ingested, InputOptions, Inspection,
     Measure, Reconciliation, TidyColumns,
 };
 use capplan::money::Currency;
+use capplan::series::Granularity;
 use capplan::{export, synth};
 
 /// Cloud capacity forecasting and commitment planning from billing exports.

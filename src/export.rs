@@ -11,7 +11,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::forecast::DemandForecast;
-use crate::ingest::UsageSeries;
+use crate::series::UsageSeries;
 
 /// Errors while writing outputs.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +91,7 @@ pub fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
     // Series usually share their time axis: format it once per (start, granularity).
     let mut axes: Vec<(
         chrono::DateTime<chrono::Utc>,
-        crate::ingest::Granularity,
+        crate::series::Granularity,
         Vec<String>,
     )> = Vec::new();
     for s in series {

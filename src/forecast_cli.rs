@@ -15,7 +15,8 @@ use capplan::forecast::{
     self, DemandForecast, EvaluationSettings, ForecastSettings, SNAIVE, SeriesEvaluation,
     anomaly::AnomalyConfig, events::EventSet,
 };
-use capplan::ingest::{self, SeriesKey, UsageSeries};
+use capplan::ingest;
+use capplan::series::{SeriesKey, UsageSeries};
 
 use crate::cli::{BacktestArgs, ForecastArgs, Span, UsageError, sidecar, truncate};
 

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use capplan::export;
 use capplan::forecast::ForecastSettings;
-use capplan::ingest::{self, AggregateOptions, Granularity, Measure, UsageSeries};
+use capplan::ingest::{self, AggregateOptions, Measure};
+use capplan::series::{Granularity, UsageSeries};
 use capplan::plan::{
     Cadence, FinanceParams, LadderSettings, Portfolio, PortfolioSettings, RealisedPool, Risk,
     TrancheSizing, plan_portfolio, realised,

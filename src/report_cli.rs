@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use capplan::report::{self, Progress, ReportData, RunOptions};
+use capplan::progress::Progress;
+use capplan::report::{self, ReportData, RunOptions};
 use capplan::scenario::ScenarioFile;
 
 use crate::cli::{DemoArgs, ReportArgs, UsageError};

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use capplan::forecast::{ForecastSettings, forecast_usage};
-use capplan::ingest::{self, AggregateOptions, Filter, Granularity, InputOptions, Measure, Reason};
+use capplan::ingest::{self, AggregateOptions, Filter, InputOptions, Measure, Reason};
+use capplan::series::Granularity;
 use capplan::synth;
 
 fn demo() -> std::path::PathBuf {

@@ -5,7 +5,7 @@
 use capplan::forecast::{
     self, DemandForecast, ForecastSettings, Granularity, events::EventSet, forecast_usage,
 };
-use capplan::ingest::{self, SeriesKey, UsageSeries};
+use capplan::series::{self, SeriesKey, UsageSeries};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
@@ -17,7 +17,7 @@ fn usage(key: &[(&str, &str)], values: Vec<f64>) -> UsageSeries {
                 .collect(),
         ),
         unit: "Hours".into(),
-        granularity: ingest::Granularity::Hour,
+        granularity: series::Granularity::Hour,
         start: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         values,
         cost: None,
@@ -256,7 +256,7 @@ start = "2026-02-01"
 #[test]
 fn monthly_series_are_refused_with_advice() {
     let mut s = usage(&[("s", "m")], vec![1.0; 36]);
-    s.granularity = ingest::Granularity::Month;
+    s.granularity = series::Granularity::Month;
     let err = forecast_usage(&s, &ForecastSettings::new(3)).unwrap_err();
     assert!(err.to_string().contains("--granularity day"), "{err}");
 }
@@ -267,7 +267,7 @@ fn daily_series_use_weekly_period() {
         &[("s", "d")],
         (0..200).map(|t| 10.0 + (t % 7) as f64).collect(),
     );
-    s.granularity = ingest::Granularity::Day;
+    s.granularity = series::Granularity::Day;
     let f = forecast_usage(&s, &ForecastSettings::new(14)).unwrap();
     assert_eq!(f.granularity, Granularity::Daily);
     assert_eq!(f.periods, vec![7]);

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::str::FromStr;
 
-use capplan::ingest::{self, AggregateOptions, Granularity, InputOptions, Measure, Reason};
+use capplan::ingest::{self, AggregateOptions, InputOptions, Measure, Reason};
+use capplan::series::Granularity;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 

@@ -6,7 +6,7 @@
 //! trend slope is per hour of a 8,760-hour year whatever the length, so `series(i, n)[..8760]`
 //! is the same for every `n ≥ 8760` (bit for bit).
 
-use capplan::ingest::{self, SeriesKey, UsageSeries};
+use capplan::series::{self, SeriesKey, UsageSeries};
 use chrono::{DateTime, TimeZone, Utc};
 
 /// Points of the bench's one year; the trend slope is `(draw − 0.3) · level / TREND_POINTS`.
@@ -53,7 +53,7 @@ pub fn series(i: usize, points: usize) -> UsageSeries {
     UsageSeries {
         key: SeriesKey(vec![("series".into(), id(i))]),
         unit: "Hours".into(),
-        granularity: ingest::Granularity::Hour,
+        granularity: series::Granularity::Hour,
         start: start(),
         values,
         cost: None,

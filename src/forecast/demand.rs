@@ -23,7 +23,7 @@ use super::{
     saturation::Saturation,
     select::selection_score,
 };
-use crate::ingest::{self, SeriesKey, UsageSeries};
+use crate::series::{self, SeriesKey, UsageSeries};
 
 /// A probabilistic forecast on a regular time grid. Step `k` is stamped
 /// `start + k * step_seconds`.
@@ -290,12 +290,12 @@ impl DemandForecast {
 ///
 /// [`ForecastError::InvalidConfig`] for monthly series (too few points per year to fit
 /// seasonality; aggregate by day instead).
-pub fn granularity_of(g: ingest::Granularity) -> Result<Granularity> {
+pub fn granularity_of(g: series::Granularity) -> Result<Granularity> {
     match g {
-        ingest::Granularity::Hour => Ok(Granularity::Hourly),
-        ingest::Granularity::Day => Ok(Granularity::Daily),
-        ingest::Granularity::Week => Ok(Granularity::Weekly),
-        ingest::Granularity::Month => Err(ForecastError::InvalidConfig(
+        series::Granularity::Hour => Ok(Granularity::Hourly),
+        series::Granularity::Day => Ok(Granularity::Daily),
+        series::Granularity::Week => Ok(Granularity::Weekly),
+        series::Granularity::Month => Err(ForecastError::InvalidConfig(
             "monthly series cannot be forecast (too few points per season); use --granularity day or week".to_owned(),
         )),
     }

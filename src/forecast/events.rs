@@ -78,7 +78,7 @@ use toml::Spanned;
 use crate::text::line_col;
 
 use super::ForecastArrays;
-use crate::ingest::SeriesKey;
+use crate::series::SeriesKey;
 
 /// Seconds in the year used by `rate_per_year` (365.25 days).
 const SECONDS_PER_YEAR: f64 = 365.25 * 86_400.0;

@@ -323,9 +323,8 @@ pub fn holdout_evaluation_among(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forecast::{
-        BacktestConfig, Granularity, backtest_all, candidate_models, rng::Xoshiro256StarStar,
-    };
+    use crate::forecast::{BacktestConfig, Granularity, backtest_all, candidate_models};
+    use crate::rng::Xoshiro256StarStar;
 
     /// Daily-seasonal series with heavy-tailed AR(1) noise.
     fn noisy_series(n: usize, seed: u64) -> Vec<f64> {

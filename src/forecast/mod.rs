@@ -29,7 +29,7 @@ mod metrics;
 mod models;
 mod paths;
 mod prep;
-mod rng;
+
 pub mod saturation;
 mod select;
 mod stats;
@@ -62,7 +62,6 @@ pub use models::{
 };
 pub use paths::{DEFAULT_PHI, PathConfig, SamplePaths, estimate_phi, path_levels, sample_paths};
 pub use prep::{GapReport, fill_gaps, is_constant, mean_abs};
-pub use rng::{SplitMix64, Xoshiro256StarStar};
 pub use select::{
     ModelScore, Selection, SelectionConfig, SelectionMetric, choose_index, choose_with,
     select_model, selection_score,

@@ -18,10 +18,11 @@
 
 use rayon::prelude::*;
 
+use crate::rng::{SplitMix64, Xoshiro256StarStar};
+
 use super::{
     ForecastError, Result,
     conformal::{Calibrator, QuantileForecast},
-    rng::{SplitMix64, Xoshiro256StarStar},
     stats::{normal_cdf, normal_quantile, quantile_sorted},
 };
 

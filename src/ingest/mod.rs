@@ -23,6 +23,7 @@ pub use formats::{Format, TidyColumns};
 pub use pipeline::Loaded;
 
 use crate::money::{Currency, Money};
+use crate::series::{Granularity, SeriesKey, UsageSeries};
 
 /// What to read and how strictly.
 #[derive(Debug, Clone, Default)]
@@ -42,79 +43,13 @@ pub struct InputOptions {
     pub tidy: TidyColumns,
 }
 
-/// Time bucket of the output series.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    serde::Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Granularity {
-    Hour,
-    Day,
-    Week,
-    Month,
-}
-
-impl Granularity {
-    /// Polars duration string used to truncate timestamps.
-    pub(crate) fn every(&self) -> &'static str {
-        match self {
-            Granularity::Hour => "1h",
-            Granularity::Day => "1d",
-            Granularity::Week => "1w",
-            Granularity::Month => "1mo",
-        }
-    }
-
-    /// Nominal length in seconds (months as 30 days; used for comparisons only).
-    pub fn nominal_seconds(&self) -> i64 {
-        match self {
-            Granularity::Hour => 3_600,
-            Granularity::Day => 86_400,
-            Granularity::Week => 7 * 86_400,
-            Granularity::Month => 30 * 86_400,
-        }
-    }
-
-    /// The next bucket start after `t` (which must be a bucket start).
-    pub fn next(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            Granularity::Hour => t + chrono::Duration::hours(1),
-            Granularity::Day => t + chrono::Duration::days(1),
-            Granularity::Week => t + chrono::Duration::weeks(1),
-            Granularity::Month => t.checked_add_months(chrono::Months::new(1)).unwrap_or(t),
-        }
-    }
-
-    /// Name as typed on the command line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Granularity::Hour => "hour",
-            Granularity::Day => "day",
-            Granularity::Week => "week",
-            Granularity::Month => "month",
-        }
-    }
-
-    /// The finest granularity whose nominal length is at least `seconds`.
-    pub fn from_period_seconds(seconds: i64) -> Option<Granularity> {
-        [
-            Granularity::Hour,
-            Granularity::Day,
-            Granularity::Week,
-            Granularity::Month,
-        ]
-        .into_iter()
-        .find(|g| seconds <= g.nominal_seconds() + g.nominal_seconds() / 10)
+/// Polars duration string used to truncate timestamps to a granularity's buckets.
+pub(crate) fn every(g: Granularity) -> &'static str {
+    match g {
+        Granularity::Hour => "1h",
+        Granularity::Day => "1d",
+        Granularity::Week => "1w",
+        Granularity::Month => "1mo",
     }
 }
 
@@ -173,49 +108,6 @@ impl Default for AggregateOptions {
             granularity: None,
             filters: Vec::new(),
             measure: Measure::Quantity,
-        }
-    }
-}
-
-/// An ordered dimension → value map identifying a series. Missing values are `(none)`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct SeriesKey(pub Vec<(String, String)>);
-
-impl std::fmt::Display for SeriesKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        f.write_str(&parts.join(","))
-    }
-}
-
-/// A regular, gap-filled, UTC usage series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UsageSeries {
-    pub key: SeriesKey,
-    /// Unit of `values` (the consumed unit, or the currency code for cost measures).
-    pub unit: String,
-    pub granularity: Granularity,
-    /// Start of the first bucket.
-    pub start: DateTime<Utc>,
-    /// One value per bucket.
-    pub values: Vec<f64>,
-    /// Effective cost per bucket, exact.
-    pub cost: Option<Vec<Money>>,
-    /// Buckets that had no rows and were filled with zero.
-    pub gaps_filled: usize,
-}
-
-impl UsageSeries {
-    /// Start of bucket `i`.
-    pub fn time_at(&self, i: usize) -> DateTime<Utc> {
-        let mut t = self.start;
-        if self.granularity == Granularity::Month {
-            for _ in 0..i {
-                t = self.granularity.next(t);
-            }
-            t
-        } else {
-            t + chrono::Duration::seconds(self.granularity.nominal_seconds() * i as i64)
         }
     }
 }

@@ -9,7 +9,7 @@ use super::{
     Demand, FinanceParams, Levels, PlanError, PlanOptions, PoolProblem, Portfolio, Pricing, Risk,
     optimize,
 };
-use crate::ingest::UsageSeries;
+use crate::series::UsageSeries;
 use crate::money::Money;
 use crate::pricing::{Inventory, RateCard};
 

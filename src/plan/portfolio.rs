@@ -11,7 +11,7 @@ use super::{
     PlanError, PlanOptions, PoolPlan, PoolProblem, Pricing, Risk, lookback_replay, optimize,
 };
 use crate::forecast::DemandForecast;
-use crate::ingest::UsageSeries;
+use crate::series::UsageSeries;
 use crate::money::Money;
 use crate::pricing::{Inventory, PaymentChoice, Pool, RateCard};
 
@@ -152,7 +152,7 @@ pub struct Portfolio {
     pub skipped: Vec<Skipped>,
 }
 
-fn dims(key: &crate::ingest::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
+fn dims(key: &crate::series::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
     key.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 

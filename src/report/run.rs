@@ -29,9 +29,9 @@ use crate::forecast::{
     self, DemandForecast, ForecastSettings, anomaly::AnomalyConfig, events::EventSet,
 };
 use crate::ingest::{
-    self, AggregateOptions, Filter, Finding, Granularity, InputOptions, Measure, Reconciliation,
-    UsageSeries,
+    self, AggregateOptions, Filter, Finding, InputOptions, Measure, Reconciliation,
 };
+use crate::series::{Granularity, UsageSeries};
 use crate::money::{Currency, Money, Rate};
 use crate::plan::{
     self, Cadence, Demand, FinanceParams, LadderSettings, OfferChoice, PoolResult,
@@ -44,22 +44,7 @@ use crate::scenario::{
 };
 
 use super::ReportError;
-
-/// Progress of a long run (the CLI shows a bar on stderr when it is a terminal).
-pub trait Progress: Sync {
-    /// A stage with `total` steps starts.
-    fn start(&self, what: &str, total: usize);
-    /// One step of the current stage is done.
-    fn inc(&self);
-}
-
-/// No progress output.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&self, _: &str, _: usize) {}
-    fn inc(&self) {}
-}
+use crate::progress::Progress;
 
 /// Options of [`run`] that do not live in the plan file.
 #[derive(Debug, Clone, Default)]
@@ -427,11 +412,11 @@ fn midnight(d: NaiveDate) -> DateTime<Utc> {
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
 }
 
-fn dims(key: &ingest::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
+fn dims(key: &crate::series::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
     key.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
-fn key_matches(filter: &BTreeMap<String, String>, key: &ingest::SeriesKey) -> bool {
+fn key_matches(filter: &BTreeMap<String, String>, key: &crate::series::SeriesKey) -> bool {
     filter
         .iter()
         .all(|(k, v)| key.0.iter().any(|(kk, vv)| kk == k && vv == v))
@@ -527,7 +512,7 @@ struct PoolRun {
     existing_fees_quarters: Vec<Money>,
     existing_fees_horizon: Money,
     /// Series keys of the pool with their share of the pool's p50 demand per quarter.
-    series_shares: Vec<(ingest::SeriesKey, Vec<f64>)>,
+    series_shares: Vec<(crate::series::SeriesKey, Vec<f64>)>,
 }
 
 fn offer_choice(card: &RateCard, id: &str) -> Option<OfferChoice> {
@@ -1307,7 +1292,7 @@ pub fn run(
     let other_forecasts = forecast_many(&other, &osettings, progress, "forecasting other spend")?;
     // Per quarter: per-path sums of other spend (paths aligned by seed).
     let mut other_q_paths = vec![vec![0.0; n_paths]; n_q];
-    let mut other_q_by_series: Vec<(ingest::SeriesKey, Vec<f64>)> = Vec::new();
+    let mut other_q_by_series: Vec<(crate::series::SeriesKey, Vec<f64>)> = Vec::new();
     for f in &other_forecasts {
         let paths = f
             .sample_paths(n_paths, seed)

@@ -187,7 +187,7 @@ pub struct SeriesSettings {
     pub filter: Match,
 }
 
-/// Time bucket of the series (`capplan::ingest::Granularity`).
+/// Time bucket of the series (`capplan::series::Granularity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
     /// Hourly.
