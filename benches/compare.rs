@@ -36,9 +36,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use capplan::forecast::{ForecastSettings, Granularity, Model, MstlEts, forecast_usage};
-use capplan::series::{self, SeriesKey, UsageSeries};
 use capplan::money::Currency;
 use capplan::plan::{Demand, Levels, OfferChoice, PoolProblem, Pricing, Risk};
+use capplan::series::{Granularity as SeriesGranularity, SeriesKey, UsageSeries};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use polars::prelude::{
@@ -368,7 +368,7 @@ fn predict_full(s: &Loaded, train: &[f64], h: usize) -> Result<Prediction> {
     let us = UsageSeries {
         key: SeriesKey(vec![("series".into(), s.id.clone())]),
         unit: "Hours".into(),
-        granularity: series::Granularity::Hour,
+        granularity: SeriesGranularity::Hour,
         start: DateTime::<Utc>::from_timestamp_micros(s.ds[0])
             .ok_or_else(|| anyhow!("bad time"))?,
         values: train.to_vec(),

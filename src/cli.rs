@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use capplan::ingest::{
-    self, AggregateOptions, Filter, Format, Ingested, InputOptions, Inspection,
-    Measure, Reconciliation, TidyColumns,
+    self, AggregateOptions, Filter, Format, Ingested, InputOptions, Inspection, Measure,
+    Reconciliation, TidyColumns,
 };
 use capplan::money::Currency;
 use capplan::series::Granularity;

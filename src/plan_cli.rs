@@ -11,12 +11,12 @@ use serde::Serialize;
 use capplan::export;
 use capplan::forecast::ForecastSettings;
 use capplan::ingest::{self, AggregateOptions, Measure};
-use capplan::series::{Granularity, UsageSeries};
 use capplan::plan::{
     Cadence, FinanceParams, LadderSettings, Portfolio, PortfolioSettings, RealisedPool, Risk,
     TrancheSizing, plan_portfolio, realised,
 };
 use capplan::pricing::{Inventory, RateCard};
+use capplan::series::{Granularity, UsageSeries};
 use chrono::Datelike;
 use rust_decimal::Decimal;
 

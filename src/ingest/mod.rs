@@ -22,7 +22,7 @@ pub use error::IngestError;
 pub use formats::{Format, TidyColumns};
 pub use pipeline::Loaded;
 
-use crate::money::{Currency, Money};
+use crate::money::Currency;
 use crate::series::{Granularity, SeriesKey, UsageSeries};
 
 /// What to read and how strictly.

@@ -395,7 +395,9 @@ impl Loaded {
         let series_cost = when(repair.clone())
             .then(col("billed_cost"))
             .otherwise(coalesce(&[col("effective_cost"), col("billed_cost")]));
-        let bucket = col("charge_start").dt().truncate(lit(super::every(granularity)));
+        let bucket = col("charge_start")
+            .dt()
+            .truncate(lit(super::every(granularity)));
         let period = (col("charge_end") - col("charge_start"))
             .dt()
             .total_seconds(false);

@@ -9,9 +9,9 @@ use super::{
     Demand, FinanceParams, Levels, PlanError, PlanOptions, PoolProblem, Portfolio, Pricing, Risk,
     optimize,
 };
-use crate::series::UsageSeries;
 use crate::money::Money;
 use crate::pricing::{Inventory, RateCard};
+use crate::series::UsageSeries;
 
 /// What one pool's purchases cost on the actual demand after the decision date.
 #[derive(Debug, Clone, PartialEq, Serialize)]

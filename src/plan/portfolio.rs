@@ -11,9 +11,9 @@ use super::{
     PlanError, PlanOptions, PoolPlan, PoolProblem, Pricing, Risk, lookback_replay, optimize,
 };
 use crate::forecast::DemandForecast;
-use crate::series::UsageSeries;
 use crate::money::Money;
 use crate::pricing::{Inventory, PaymentChoice, Pool, RateCard};
+use crate::series::UsageSeries;
 
 /// Settings of [`plan_portfolio`].
 #[derive(Debug, Clone, PartialEq)]

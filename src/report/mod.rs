@@ -23,9 +23,8 @@ use rust_decimal::Decimal;
 
 pub use html::{escape, render_html, render_index, summary_sentence};
 pub use run::{
-    AnomalyRow, DataQuality, GroupQuarterRow, InputFile, MatrixCell, MonthPoint,
-    PoolUsage, PoolView, QuarterRow, Recommendation, ReportData, RunOptions,
-    SeriesForecast, fmt_units, run,
+    AnomalyRow, DataQuality, GroupQuarterRow, InputFile, MatrixCell, MonthPoint, PoolUsage,
+    PoolView, QuarterRow, Recommendation, ReportData, RunOptions, SeriesForecast, fmt_units, run,
 };
 pub use tables::Table;
 

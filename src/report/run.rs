@@ -31,7 +31,6 @@ use crate::forecast::{
 use crate::ingest::{
     self, AggregateOptions, Filter, Finding, InputOptions, Measure, Reconciliation,
 };
-use crate::series::{Granularity, UsageSeries};
 use crate::money::{Currency, Money, Rate};
 use crate::plan::{
     self, Cadence, Demand, FinanceParams, LadderSettings, OfferChoice, PoolResult,
@@ -42,6 +41,7 @@ use crate::scenario::{
     self, DemandSource, FiscalQuarter, InputFormat, LadderCadence, LadderSizing, ScenarioFile,
     StrategyKind, Term,
 };
+use crate::series::{Granularity, UsageSeries};
 
 use super::ReportError;
 use crate::progress::Progress;
