@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use capplan::forecast::{Granularity, SNAIVE, SeriesEvaluation, evaluate_series};
 use rayon::prelude::*;
 
-#[path = "../tests/common/public_series.rs"]
+#[path = "../tests/it/common/public_series.rs"]
 mod public_series;
 use public_series::{load, settings};
 

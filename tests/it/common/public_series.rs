@@ -1,5 +1,5 @@
 //! The public usage series of `../shared/data/series/` and the acceptance protocol of the
-//! forecasting issue, shared by `examples/forecast_accuracy.rs` and `tests/shared_series.rs`.
+//! forecasting issue, shared by `examples/forecast_accuracy.rs` and `tests/it/shared_series.rs`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;

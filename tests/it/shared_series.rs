@@ -6,9 +6,8 @@
 use capplan::forecast::{Granularity, SNAIVE, decompose, evaluate_series};
 use rayon::prelude::*;
 
-mod common;
-use common::public_series::{load, settings};
-use common::{shared, shared_file};
+use crate::common::public_series::{load, settings};
+use crate::common::{shared, shared_file};
 
 /// R's `mstl(msts(vic_elec, c(24, 168)))` from augurs' test data: our f64 decomposition with
 /// R's STL settings must match every component within 0.5 (5e-5 of the mean demand, about

@@ -1,7 +1,7 @@
 //! Golden cases from the FOCUS specification's commitment discount examples
 //! (`billing/focus-spec-examples/` in the shared data: the spec's CSV examples, CC-BY-4.0).
 //!
-//! Gated like `tests/shared_data.rs`: they run when `CAPPLAN_SHARED_DATA` points at the shared
+//! Gated like `tests/it/shared_data.rs`: they run when `CAPPLAN_SHARED_DATA` points at the shared
 //! data folder and then *fail* when a file is missing.
 //!
 //! The expected numbers are the ones the specification's text states for each example (its
@@ -27,8 +27,7 @@ use std::str::FromStr;
 use capplan::ingest::{self, CommitmentUsage, Commitments, IngestError, InputOptions};
 use rust_decimal::Decimal;
 
-mod common;
-use common::{shared, shared_file};
+use crate::common::{shared, shared_file};
 
 const ID: &str = "<my-commitment-discount-id>";
 

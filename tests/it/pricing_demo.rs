@@ -7,8 +7,11 @@ use capplan::pricing::{Inventory, OfferKind, Payment, RateCard, Term};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-const RATES: &str = include_str!("../data/demo/rates.toml");
-const INVENTORY: &str = include_str!("../data/demo/inventory.toml");
+const RATES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/rates.toml"));
+const INVENTORY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/demo/inventory.toml"
+));
 
 fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()

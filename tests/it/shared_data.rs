@@ -11,8 +11,7 @@ use std::str::FromStr;
 use assert_cmd::Command;
 use rust_decimal::Decimal;
 
-mod common;
-use common::{shared, shared_file};
+use crate::common::{shared, shared_file};
 
 /// Parses a cost cell the way an accountant would: blank and NULL are nothing, scientific
 /// notation is allowed. Independent of capplan's code.
