@@ -2,17 +2,26 @@
 //!
 //! ```text
 //! inputs ─► source::resolve (files, kinds, headers, format) ─► formats::mapping (per file)
-//!        ─► pipeline: one lazy scan per file → canonical frame → reason per row
-//!        ─► one grouped query (+ duplicate check, sharing the scan) ─► Rust types below
+//!        ─► canonical: one lazy scan per file → canonical frame with its checks
+//!        ─► pipeline: reason per row, one grouped query (+ duplicates: the duplicate check,
+//!           sharing the scan) ─► reconcile (currency, reconciliation) ─► Rust types below
 //! ```
 //!
-//! Polars types never leave this module: callers get [`UsageSeries`], [`Reconciliation`],
-//! [`Inspection`] and [`Finding`]s.
+//! The queries: [`Loaded::aggregate`] (series, in `pipeline`), [`Loaded::inspect`] (`inspect`)
+//! and [`Loaded::commitments`] (`commitments`).
+//!
+//! Polars types never leave this module: `source` and `formats` are crate-private, and callers
+//! get [`UsageSeries`], [`Reconciliation`], [`Inspection`] and [`Finding`]s.
 
+mod canonical;
+mod commitments;
+mod duplicates;
 pub mod error;
-pub mod formats;
+pub(crate) mod formats;
+mod inspect;
 mod pipeline;
-pub mod source;
+mod reconcile;
+pub(crate) mod source;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -21,6 +30,7 @@ use serde::Serialize;
 pub use error::IngestError;
 pub use formats::{Format, TidyColumns};
 pub use pipeline::Loaded;
+pub use source::FileKind;
 
 use crate::money::Currency;
 use crate::series::{Granularity, SeriesKey, UsageSeries};
@@ -248,7 +258,7 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileSummary {
     pub path: String,
-    pub kind: source::FileKind,
+    pub kind: FileKind,
     pub format: Format,
     /// FOCUS version for FOCUS files.
     pub version: Option<String>,
