@@ -30,9 +30,13 @@ use crate::money::Money;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
+    /// One bucket per hour.
     Hour,
+    /// One bucket per UTC day.
     Day,
+    /// One bucket per week (weeks start on Monday, UTC).
     Week,
+    /// One bucket per calendar month (UTC).
     Month,
 }
 
@@ -94,9 +98,11 @@ impl std::fmt::Display for SeriesKey {
 /// A regular, gap-filled, UTC usage series.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageSeries {
+    /// Which series: its dimension values.
     pub key: SeriesKey,
     /// Unit of `values` (the consumed unit, or the currency code for cost measures).
     pub unit: String,
+    /// Bucket length.
     pub granularity: Granularity,
     /// Start of the first bucket.
     pub start: DateTime<Utc>,

@@ -1,6 +1,6 @@
 //! Demand forecasts of usage series: the module's entry point for the rest of capplan.
 //!
-//! [`forecast_usage`] takes one [`UsageSeries`] from ingestion and returns a
+//! [`forecast_usage`] takes one [`UsageSeries`] (the stage boundary) and returns a
 //! [`DemandForecast`]: quantiles p05..p95 per future step, the model chosen and why, its
 //! backtest scores, the measured coverage of its calibrated intervals, historical anomalies and
 //! level shifts, and what is needed to draw seeded sample paths later
@@ -230,8 +230,8 @@ pub struct DemandForecast {
     pub anomalies_cleaned: bool,
     /// Level shifts in the history.
     pub level_shifts: Vec<ShiftRecord>,
-    /// Buckets filled before fitting (non-finite values; ingestion's zero-filled gaps are
-    /// counted by ingestion).
+    /// Buckets filled before fitting (non-finite values; the zero-filled gaps of the series
+    /// are counted in [`UsageSeries::gaps_filled`]).
     pub gaps_filled: usize,
     /// Names of the events applied.
     pub events: Vec<String>,
