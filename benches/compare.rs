@@ -35,10 +35,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use capplan::forecast::{ForecastSettings, Granularity, Model, MstlEts, forecast_usage};
+use capplan::forecast::{ForecastSettings, Model, MstlEts, forecast_usage};
 use capplan::money::Currency;
 use capplan::plan::{Demand, Levels, OfferChoice, PoolProblem, Pricing, Risk};
-use capplan::series::{Granularity as SeriesGranularity, SeriesKey, UsageSeries};
+use capplan::series::{Granularity, SeriesKey, UsageSeries};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use polars::prelude::{
@@ -368,7 +368,7 @@ fn predict_full(s: &Loaded, train: &[f64], h: usize) -> Result<Prediction> {
     let us = UsageSeries {
         key: SeriesKey(vec![("series".into(), s.id.clone())]),
         unit: "Hours".into(),
-        granularity: SeriesGranularity::Hour,
+        granularity: Granularity::Hour,
         start: DateTime::<Utc>::from_timestamp_micros(s.ds[0])
             .ok_or_else(|| anyhow!("bad time"))?,
         values: train.to_vec(),
@@ -413,7 +413,7 @@ fn run_forecast(path: &Path, out: &Path, engine: Engine, h: usize) -> Result<()>
     }
     let seconds_read = t.elapsed().as_secs_f64();
 
-    let model = MstlEts::new(Granularity::Hourly);
+    let model = MstlEts::new(Granularity::Hour);
     let t = Instant::now();
     let predictions: Vec<Prediction> = all
         .par_iter()

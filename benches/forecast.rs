@@ -22,8 +22,8 @@ mod series;
 
 use std::time::Instant;
 
-use capplan::forecast::{self, ForecastSettings, Granularity, Model, MstlEts, SeasonalNaive};
-use capplan::series::UsageSeries;
+use capplan::forecast::{self, ForecastSettings, Model, MstlEts, SeasonalNaive};
+use capplan::series::{Granularity, UsageSeries};
 use rayon::prelude::*;
 
 const N_POINTS: usize = series::TREND_POINTS;
@@ -76,13 +76,13 @@ fn main() {
         );
     };
     if only.contains("snaive") {
-        let m = SeasonalNaive::new(Granularity::Hourly);
+        let m = SeasonalNaive::new(Granularity::Hour);
         let t = time(&all, runs, |s| fit_predict(&m, &s.values));
         report("snaive", t, None);
         base = Some(t);
     }
     if only.contains("mstl_ets") {
-        let m = MstlEts::new(Granularity::Hourly);
+        let m = MstlEts::new(Granularity::Hour);
         let t = time(&all, runs, |s| fit_predict(&m, &s.values));
         report("mstl_ets", t, base);
     }

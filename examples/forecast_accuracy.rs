@@ -19,7 +19,8 @@
 
 use std::path::PathBuf;
 
-use capplan::forecast::{Granularity, SNAIVE, SeriesEvaluation, evaluate_series};
+use capplan::forecast::{SNAIVE, SeriesEvaluation, evaluate_series};
+use capplan::series::Granularity;
 use rayon::prelude::*;
 
 #[path = "../tests/it/common/public_series.rs"]
@@ -35,7 +36,7 @@ fn main() {
     let results: Vec<(String, SeriesEvaluation)> = series
         .par_iter()
         .map(|(name, y)| {
-            let e = evaluate_series(y, Granularity::Hourly, &settings(y.len()))
+            let e = evaluate_series(y, Granularity::Hour, &settings(y.len()))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             (name.clone(), e)
         })

@@ -3,6 +3,10 @@
 //! Every file capplan writes goes through [`write_atomic`]: a temporary file in the target
 //! directory, flushed, then renamed over the target, so a killed run never leaves a
 //! half-written file.
+//!
+//! The public entry points take plain Rust values and a path ([`write_series`],
+//! [`write_forecasts`], [`write_csv_table`], [`write_json`]); the polars frames behind the long
+//! tables (Parquet or CSV, chosen by the extension) stay inside the crate.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -17,15 +21,28 @@ use crate::series::UsageSeries;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
+    /// Creating, writing or renaming the file failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file being written.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The extension names no format capplan writes.
     #[error("{}: unsupported output extension; use .parquet, .csv or .json", path.display())]
-    UnsupportedExtension { path: PathBuf },
+    UnsupportedExtension {
+        /// The file asked for.
+        path: PathBuf,
+    },
+    /// Encoding the content (JSON, CSV, Parquet) failed.
     #[error("{}: {message}", path.display())]
-    Encode { path: PathBuf, message: String },
+    Encode {
+        /// The file being written.
+        path: PathBuf,
+        /// What the encoder said.
+        message: String,
+    },
 }
 
 /// Writes a file atomically: `write` fills a temporary file in the same directory, which is
@@ -83,7 +100,7 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ExportErro
 /// The long (tidy) table of series: one row per series and bucket. Dimension columns come
 /// first in `--by` order, then `unit`, `timestamp` (UTC), `value`, `effective_cost` (exact
 /// decimal text). `capplan` reads this file back as tidy input.
-pub fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
+pub(crate) fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsError> {
     let dims: Vec<String> = series
         .first()
         .map(|s| s.key.0.iter().map(|(k, _)| k.clone()).collect())
@@ -169,7 +186,7 @@ fn timestamp_text(t: chrono::DateTime<chrono::Utc>) -> String {
 /// The long table of forecasts: one row per series and future step. Dimension columns first,
 /// then `unit`, `timestamp` (UTC), `model`, `point` and one column per quantile level
 /// (`p05` .. `p95`).
-pub fn forecast_frame(forecasts: &[DemandForecast]) -> Result<DataFrame, PolarsError> {
+pub(crate) fn forecast_frame(forecasts: &[DemandForecast]) -> Result<DataFrame, PolarsError> {
     let dims: Vec<String> = forecasts
         .first()
         .map(|f| f.key.0.iter().map(|(k, _)| k.clone()).collect())
@@ -218,7 +235,7 @@ pub fn forecast_frame(forecasts: &[DemandForecast]) -> Result<DataFrame, PolarsE
 }
 
 /// `0.05` → `p05`, `0.975` → `p97.5`.
-pub fn level_name(level: f64) -> String {
+pub(crate) fn level_name(level: f64) -> String {
     let pct = level * 100.0;
     if (pct - pct.round()).abs() < 1e-9 {
         format!("p{:02}", pct.round() as i64)

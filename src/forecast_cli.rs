@@ -68,13 +68,9 @@ fn load_series(
 }
 
 fn step_seconds(s: &UsageSeries) -> Result<i64> {
-    Ok(
-        match forecast::granularity_of(s.granularity).map_err(|e| UsageError(e.to_string()))? {
-            forecast::Granularity::Hourly => 3600,
-            forecast::Granularity::Daily => 86_400,
-            forecast::Granularity::Weekly => 7 * 86_400,
-        },
-    )
+    Ok(forecast::check_granularity(s.granularity)
+        .map_err(|e| UsageError(e.to_string()))?
+        .nominal_seconds())
 }
 
 /// Forecasts every series in parallel with a progress bar; the first failure names its series.
@@ -306,12 +302,8 @@ pub fn backtest_cmd(args: BacktestArgs) -> Result<()> {
     let ingested = load_series(&args.input, &args.series)?;
     let series = &ingested.series;
     let step_s = step_seconds(&series[0])?;
-    let granularity = forecast::granularity_of(series[0].granularity)?;
-    let default_step = match granularity {
-        forecast::Granularity::Hourly => 24,
-        forecast::Granularity::Daily => 7,
-        forecast::Granularity::Weekly => 1,
-    };
+    let granularity = forecast::check_granularity(series[0].granularity)?;
+    let default_step = granularity.mase_season();
     let settings = EvaluationSettings {
         horizon: args.horizon.steps(step_s),
         windows: args.windows,

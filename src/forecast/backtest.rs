@@ -464,7 +464,7 @@ mod tests {
     fn seasonal_naive_backtest_on_periodic_series_is_exact() {
         let y: Vec<f64> = (0..24 * 20).map(|t| 10.0 + (t % 24) as f64).collect();
         let cfg = BacktestConfig::new(24, 4, 24, 24);
-        let model = SeasonalNaive::new(Granularity::Hourly);
+        let model = SeasonalNaive::new(Granularity::Hour);
         let r = backtest(&y, &model, &cfg).unwrap();
         assert_eq!(r.windows.len(), 4);
         let s = r.scores();
@@ -483,9 +483,9 @@ mod tests {
         let cfg = BacktestConfig::new(24, 3, 24, 24);
         let members = || -> Vec<Box<dyn Model>> {
             vec![
-                Box::new(SeasonalNaive::new(Granularity::Hourly)),
+                Box::new(SeasonalNaive::new(Granularity::Hour)),
                 Box::new(SeasonalMean::new(
-                    Granularity::Hourly,
+                    Granularity::Hour,
                     SeasonChoice::Shortest,
                     3,
                 )),
@@ -520,7 +520,7 @@ mod tests {
         // Linear trend: naive-type forecasts lag by k steps at horizon step k.
         let y: Vec<f64> = (0..200).map(|t| t as f64).collect();
         let cfg = BacktestConfig::new(5, 3, 7, 1);
-        let model = SeasonalNaive::new(Granularity::Hourly);
+        let model = SeasonalNaive::new(Granularity::Hour);
         let r = backtest(&y, &model, &cfg).unwrap();
         // With 181..195 training points period 168 is dropped and 24 is used.
         for w in &r.windows {

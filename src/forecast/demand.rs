@@ -1,6 +1,6 @@
 //! Demand forecasts of usage series: the module's entry point for the rest of capplan.
 //!
-//! [`forecast_usage`] takes one [`UsageSeries`] from ingestion and returns a
+//! [`forecast_usage`] takes one [`UsageSeries`] (the stage boundary) and returns a
 //! [`DemandForecast`]: quantiles p05..p95 per future step, the model chosen and why, its
 //! backtest scores, the measured coverage of its calibrated intervals, historical anomalies and
 //! level shifts, and what is needed to draw seeded sample paths later
@@ -23,7 +23,7 @@ use super::{
     saturation::Saturation,
     select::selection_score,
 };
-use crate::series::{self, SeriesKey, UsageSeries};
+use crate::series::{SeriesKey, UsageSeries};
 
 /// A probabilistic forecast on a regular time grid. Step `k` is stamped
 /// `start + k * step_seconds`.
@@ -230,8 +230,8 @@ pub struct DemandForecast {
     pub anomalies_cleaned: bool,
     /// Level shifts in the history.
     pub level_shifts: Vec<ShiftRecord>,
-    /// Buckets filled before fitting (non-finite values; ingestion's zero-filled gaps are
-    /// counted by ingestion).
+    /// Buckets filled before fitting (non-finite values; the zero-filled gaps of the series
+    /// are counted in [`UsageSeries::gaps_filled`]).
     pub gaps_filled: usize,
     /// Names of the events applied.
     pub events: Vec<String>,
@@ -248,11 +248,7 @@ fn ser_granularity<S: serde::Serializer>(
     g: &Granularity,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(match g {
-        Granularity::Hourly => "hour",
-        Granularity::Daily => "day",
-        Granularity::Weekly => "week",
-    })
+    s.serialize_str(g.name())
 }
 
 impl DemandForecast {
@@ -284,46 +280,41 @@ impl DemandForecast {
     }
 }
 
-/// The forecasting granularity of an ingestion granularity.
+/// `g` if series of that granularity can be forecast.
 ///
 /// # Errors
 ///
 /// [`ForecastError::InvalidConfig`] for monthly series (too few points per year to fit
 /// seasonality; aggregate by day instead).
-pub fn granularity_of(g: series::Granularity) -> Result<Granularity> {
+pub fn check_granularity(g: Granularity) -> Result<Granularity> {
     match g {
-        series::Granularity::Hour => Ok(Granularity::Hourly),
-        series::Granularity::Day => Ok(Granularity::Daily),
-        series::Granularity::Week => Ok(Granularity::Weekly),
-        series::Granularity::Month => Err(ForecastError::InvalidConfig(
+        Granularity::Hour | Granularity::Day | Granularity::Week => Ok(g),
+        Granularity::Month => Err(ForecastError::InvalidConfig(
             "monthly series cannot be forecast (too few points per season); use --granularity day or week".to_owned(),
         )),
     }
 }
 
 fn step_seconds(g: Granularity) -> i64 {
-    match g {
-        Granularity::Hourly => 3600,
-        Granularity::Daily => 86_400,
-        Granularity::Weekly => 7 * 86_400,
-    }
+    g.nominal_seconds()
 }
 
 /// Default cap of the backtest horizon.
 fn backtest_cap(g: Granularity) -> usize {
     match g {
-        Granularity::Hourly => 30 * 24,
-        Granularity::Daily => 90,
-        Granularity::Weekly => 13,
+        Granularity::Hour => 30 * 24,
+        Granularity::Day => 90,
+        Granularity::Week => 13,
+        Granularity::Month => 3,
     }
 }
 
 /// Default distance between backtest origins.
 fn default_step(g: Granularity) -> usize {
     match g {
-        Granularity::Hourly => 168,
-        Granularity::Daily => 7,
-        Granularity::Weekly => 1,
+        Granularity::Hour => 168,
+        Granularity::Day => 7,
+        Granularity::Week | Granularity::Month => 1,
     }
 }
 
@@ -502,7 +493,7 @@ fn score_row(bt: &BacktestResult, selection_score: f64) -> CandidateScore {
 ///
 /// As [`forecast_series`], plus [`ForecastError::InvalidConfig`] for monthly series.
 pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Result<DemandForecast> {
-    let granularity = granularity_of(series.granularity)?;
+    let granularity = check_granularity(series.granularity)?;
     let step_s = step_seconds(granularity);
     let n = series.values.len();
     let at = |i: usize| series.start + chrono::Duration::seconds(step_s * i as i64);
@@ -522,9 +513,10 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
     } else {
         let d = decompose_robust(&filled, &periods.usable)?;
         let block = match granularity {
-            Granularity::Hourly => 14 * 24,
-            Granularity::Daily => 56,
-            Granularity::Weekly => 26,
+            Granularity::Hour => 14 * 24,
+            Granularity::Day => 56,
+            Granularity::Week => 26,
+            Granularity::Month => 6,
         };
         let local = locally_scaled(&d.remainder, &filled, block);
         let mut found = anomaly::detect_anomalies(&filled, &local, &settings.anomalies);
@@ -553,9 +545,10 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
 
     // Level shifts on (cleaned) values; season = one day (hourly) or one week (daily).
     let shift_season = match granularity {
-        Granularity::Hourly => 24,
-        Granularity::Daily => 7,
-        Granularity::Weekly => 4,
+        Granularity::Hour => 24,
+        Granularity::Day => 7,
+        Granularity::Week => 4,
+        Granularity::Month => 3,
     };
     let longest = periods.usable.last().copied().unwrap_or(shift_season);
     let shift_cfg = settings

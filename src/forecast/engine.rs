@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn end_to_end_forecast_is_calibrated_and_deterministic() {
         let y = series(24 * 30);
-        let mut cfg = EngineConfig::new(Granularity::Hourly, 48);
+        let mut cfg = EngineConfig::new(Granularity::Hour, 48);
         cfg.windows = 10;
         cfg.paths = Some(PathConfig {
             n_paths: 200,
@@ -291,7 +291,7 @@ mod tests {
         // 340 points: the final fit alone could use 168 (2 * 168 <= 340),
         // but no backtest window can, so it must not.
         let y = series(340);
-        let mut cfg = EngineConfig::new(Granularity::Hourly, 24);
+        let mut cfg = EngineConfig::new(Granularity::Hour, 24);
         cfg.paths = None;
         let f = forecast_series(&y, &cfg).unwrap();
         assert!(!f.info.method.contains("168"), "{}", f.info.method);
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn short_series_gets_uncalibrated_fallback() {
         let y = series(60);
-        let a = forecast_series(&y, &EngineConfig::new(Granularity::Hourly, 48)).unwrap();
+        let a = forecast_series(&y, &EngineConfig::new(Granularity::Hour, 48)).unwrap();
         assert!(!a.calibrated);
         assert!(a.reason.contains("too short to backtest"), "{}", a.reason);
         assert_eq!(a.chosen, ModelKind::SeasonalNaive);
@@ -312,7 +312,7 @@ mod tests {
     fn all_zero_series_forecasts_zero() {
         let a = forecast_series(
             &vec![0.0; 24 * 20],
-            &EngineConfig::new(Granularity::Hourly, 24),
+            &EngineConfig::new(Granularity::Hour, 24),
         )
         .unwrap();
         assert!(a.point.iter().all(|&v| v == 0.0));

@@ -190,7 +190,7 @@ mod tests {
     fn evaluation_has_candidates_baselines_and_auto() {
         let e = evaluate_series(
             &series(24 * 30),
-            Granularity::Hourly,
+            Granularity::Hour,
             &EvaluationSettings {
                 horizon: 24,
                 windows: 20,
@@ -224,6 +224,6 @@ mod tests {
             step: 24,
             min_calibration_windows: 5,
         };
-        assert!(evaluate_series(&series(100), Granularity::Hourly, &s).is_err());
+        assert!(evaluate_series(&series(100), Granularity::Hour, &s).is_err());
     }
 }

@@ -78,7 +78,7 @@ use toml::Spanned;
 use crate::text::line_col;
 
 use super::ForecastArrays;
-use crate::series::SeriesKey;
+use crate::series::{Selector, SeriesKey};
 
 /// Seconds in the year used by `rate_per_year` (365.25 days).
 const SECONDS_PER_YEAR: f64 = 365.25 * 86_400.0;
@@ -215,15 +215,23 @@ impl fmt::Display for EventKind {
 /// Dimension → value constraints; a series matches when every listed
 /// dimension is present in its key with exactly that value. An empty filter
 /// matches every series.
+/// It matches through [`Selector`], capplan's one dimension matcher.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Filter {
     dims: BTreeMap<String, String>,
+    selector: Selector,
 }
 
 impl Filter {
     /// A filter from dimension → value pairs.
     pub fn new(dims: BTreeMap<String, String>) -> Self {
-        Self { dims }
+        let selector = Selector::exact(dims.clone());
+        Self { dims, selector }
+    }
+
+    /// The filter as a [`Selector`].
+    pub fn selector(&self) -> &Selector {
+        &self.selector
     }
 
     /// The constraints, ordered by dimension name.
@@ -240,12 +248,7 @@ impl Filter {
     /// the key is no match; when a key repeats a dimension its first value
     /// counts).
     pub fn matches(&self, key: &SeriesKey) -> bool {
-        self.dims.iter().all(|(dim, want)| {
-            key.0
-                .iter()
-                .find(|(d, _)| d == dim)
-                .is_some_and(|(_, v)| v == want)
-        })
+        self.selector.matches(key)
     }
 }
 

@@ -345,7 +345,7 @@ mod tests {
     fn holdout_uses_only_past_windows_and_calibrates() {
         let y = noisy_series(24 * 40, 5);
         let cfg = BacktestConfig::new(24, 30, 12, 24);
-        let results = backtest_all(&y, &candidate_models(Granularity::Hourly), &cfg).unwrap();
+        let results = backtest_all(&y, &candidate_models(Granularity::Hour), &cfg).unwrap();
         let report = holdout_evaluation(&results, &HoldoutConfig::default()).unwrap();
         // Window j needs 10 windows ending before its origin: with h = 24 and
         // step 12 that is windows 0..=j-2, so j >= 11 -> 19 evaluation windows.
@@ -365,7 +365,7 @@ mod tests {
     fn holdout_rejects_too_few_windows() {
         let y = noisy_series(24 * 10, 6);
         let cfg = BacktestConfig::new(24, 3, 24, 24);
-        let results = backtest_all(&y, &candidate_models(Granularity::Hourly), &cfg).unwrap();
+        let results = backtest_all(&y, &candidate_models(Granularity::Hour), &cfg).unwrap();
         assert!(holdout_evaluation(&results, &HoldoutConfig::default()).is_err());
     }
 }

@@ -36,6 +36,8 @@ mod stats;
 
 use std::fmt;
 
+use crate::series::Granularity;
+
 pub use backtest::{
     BacktestConfig, BacktestResult, Scores, WindowResult, backtest, backtest_all, combine_backtests,
 };
@@ -44,7 +46,7 @@ pub use conformal::{
 };
 pub use demand::{
     AnomalyRecord, CandidateScore, Decomposition, DemandForecast, ForecastArrays, ForecastSettings,
-    MeasuredCoverage, ShiftRecord, apply_events, decompose, forecast_usage, granularity_of,
+    MeasuredCoverage, ShiftRecord, apply_events, check_granularity, decompose, forecast_usage,
 };
 pub use engine::{EngineConfig, SeriesForecast, forecast_series};
 pub use evaluate::{
@@ -153,19 +155,6 @@ impl fmt::Display for ModelKind {
     }
 }
 
-/// Sampling granularity of a series; it determines the seasonal periods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Granularity {
-    /// One value per hour: periods 24 and 168, plus 8766 (one year) once
-    /// there are two years of history.
-    Hourly,
-    /// One value per day: period 7, plus 365 once there are two years of
-    /// history.
-    Daily,
-    /// One value per week: period 52 once there are two years of history.
-    Weekly,
-}
-
 /// Seasonal periods chosen for a history length, and those dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Periods {
@@ -175,6 +164,11 @@ pub struct Periods {
     pub dropped: Vec<usize>,
 }
 
+/// The forecast stage's reading of a series' [`Granularity`]: its seasonal periods and MASE
+/// season. Hour: periods 24 and 168, plus 8766 (one year) once there are two years of history.
+/// Day: period 7, plus 365 once there are two years of history. Week: period 52. Month: period
+/// 12 (monthly series are refused by [`forecast_usage`] and [`check_granularity`]; the periods
+/// are defined so the models stay total).
 impl Granularity {
     /// Hours in an average (Julian) year.
     pub const HOURS_PER_YEAR: usize = 8766;
@@ -183,21 +177,22 @@ impl Granularity {
     /// before the "two full cycles" rule is applied.
     pub fn domain_periods(self, n: usize) -> Vec<usize> {
         match self {
-            Granularity::Hourly => {
+            Granularity::Hour => {
                 let mut p = vec![24, 168];
                 if n >= 2 * Self::HOURS_PER_YEAR {
                     p.push(Self::HOURS_PER_YEAR);
                 }
                 p
             }
-            Granularity::Daily => {
+            Granularity::Day => {
                 let mut p = vec![7];
                 if n >= 2 * 365 {
                     p.push(365);
                 }
                 p
             }
-            Granularity::Weekly => vec![52],
+            Granularity::Week => vec![52],
+            Granularity::Month => vec![12],
         }
     }
 
@@ -212,12 +207,12 @@ impl Granularity {
     }
 
     /// Season used for the MASE/RMSSE scale (M4 convention: the shortest
-    /// domain period, 24 for hourly and 7 for daily data).
+    /// domain period, 24 for hourly and 7 for daily data; 1 for weekly and monthly data).
     pub fn mase_season(self) -> usize {
         match self {
-            Granularity::Hourly => 24,
-            Granularity::Daily => 7,
-            Granularity::Weekly => 1,
+            Granularity::Hour => 24,
+            Granularity::Day => 7,
+            Granularity::Week | Granularity::Month => 1,
         }
     }
 }
@@ -237,28 +232,51 @@ mod tests {
 
     #[test]
     fn hourly_periods_follow_history_length() {
-        let one_year = Granularity::Hourly.periods(8760);
+        let one_year = Granularity::Hour.periods(8760);
         assert_eq!(one_year.usable, vec![24, 168]);
         assert!(one_year.dropped.is_empty());
 
-        let two_years = Granularity::Hourly.periods(2 * 8766);
+        let two_years = Granularity::Hour.periods(2 * 8766);
         assert_eq!(two_years.usable, vec![24, 168, 8766]);
 
-        let two_weeks = Granularity::Hourly.periods(335);
+        let two_weeks = Granularity::Hour.periods(335);
         assert_eq!(two_weeks.usable, vec![24]);
         assert_eq!(two_weeks.dropped, vec![168]);
 
-        let one_day = Granularity::Hourly.periods(30);
+        let one_day = Granularity::Hour.periods(30);
         assert!(one_day.usable.is_empty());
         assert_eq!(one_day.dropped, vec![24, 168]);
     }
 
     #[test]
     fn daily_periods_follow_history_length() {
-        assert_eq!(Granularity::Daily.periods(100).usable, vec![7]);
-        assert_eq!(Granularity::Daily.periods(730).usable, vec![7, 365]);
-        assert_eq!(Granularity::Daily.periods(729).usable, vec![7]);
-        assert_eq!(Granularity::Daily.periods(13).dropped, vec![7]);
+        assert_eq!(Granularity::Day.periods(100).usable, vec![7]);
+        assert_eq!(Granularity::Day.periods(730).usable, vec![7, 365]);
+        assert_eq!(Granularity::Day.periods(729).usable, vec![7]);
+        assert_eq!(Granularity::Day.periods(13).dropped, vec![7]);
+    }
+
+    #[test]
+    fn weekly_and_monthly_periods_and_mase_seasons() {
+        assert_eq!(Granularity::Week.periods(104).usable, vec![52]);
+        assert_eq!(Granularity::Month.periods(24).usable, vec![12]);
+        assert_eq!(Granularity::Hour.mase_season(), 24);
+        assert_eq!(Granularity::Day.mase_season(), 7);
+        assert_eq!(Granularity::Week.mase_season(), 1);
+        assert_eq!(Granularity::Month.mase_season(), 1);
+    }
+
+    #[test]
+    fn monthly_series_are_refused() {
+        assert_eq!(
+            check_granularity(Granularity::Day).unwrap(),
+            Granularity::Day
+        );
+        let e = check_granularity(Granularity::Month).unwrap_err();
+        assert!(
+            e.to_string().contains("monthly series cannot be forecast"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1322,7 +1322,7 @@ mod tests {
     #[test]
     fn mstl_fits_and_forecasts_seasonal_series() {
         let y = hourly_series(24 * 28, 50.0);
-        let fitted = MstlEts::new(Granularity::Hourly).fit(&y).unwrap();
+        let fitted = MstlEts::new(Granularity::Hour).fit(&y).unwrap();
         let info = fitted.info();
         assert!(
             info.method.starts_with("MSTL(24,168)+ETS("),
@@ -1359,7 +1359,7 @@ mod tests {
             .into_iter()
             .map(|v| v * 1e8)
             .collect();
-        let fitted = MstlEts::new(Granularity::Hourly).fit(&y).unwrap();
+        let fitted = MstlEts::new(Granularity::Hour).fit(&y).unwrap();
         let f = fitted.predict(24, None).unwrap();
         let rel: f64 = f
             .point
@@ -1378,7 +1378,7 @@ mod tests {
         y[1] = f64::NAN;
         y[100] = f64::NAN;
         *y.last_mut().unwrap() = f64::NAN;
-        let fitted = MstlEts::new(Granularity::Hourly).fit(&y).unwrap();
+        let fitted = MstlEts::new(Granularity::Hour).fit(&y).unwrap();
         assert_eq!(
             fitted.info().gaps,
             GapReport {
@@ -1400,12 +1400,12 @@ mod tests {
     #[test]
     fn mstl_drops_long_period_and_falls_back_when_too_short() {
         let y = hourly_series(24 * 10, 30.0);
-        let fitted = MstlEts::new(Granularity::Hourly).fit(&y).unwrap();
+        let fitted = MstlEts::new(Granularity::Hour).fit(&y).unwrap();
         assert!(fitted.info().method.starts_with("MSTL(24)+"));
         assert_eq!(fitted.info().notes.len(), 1);
 
         let short = hourly_series(40, 30.0);
-        let fitted = MstlEts::new(Granularity::Hourly).fit(&short).unwrap();
+        let fitted = MstlEts::new(Granularity::Hour).fit(&short).unwrap();
         assert!(fitted.info().method.starts_with("ETS("));
         assert!(
             fitted
@@ -1421,7 +1421,7 @@ mod tests {
     fn max_period_caps_the_periods() {
         let y = hourly_series(24 * 28, 30.0);
         let capped = MstlEts {
-            granularity: Granularity::Hourly,
+            granularity: Granularity::Hour,
             max_period: Some(24),
         };
         let fitted = capped.fit(&y).unwrap();
@@ -1432,7 +1432,7 @@ mod tests {
         );
         assert!(fitted.info().notes[0].contains("validated maximum 24"));
         let snaive = SeasonalNaive {
-            granularity: Granularity::Hourly,
+            granularity: Granularity::Hour,
             max_period: Some(24),
         };
         assert_eq!(snaive.fit(&y).unwrap().info().method, "snaive(24)");
@@ -1441,7 +1441,7 @@ mod tests {
     #[test]
     fn constant_and_zero_series_give_constant_forecasts() {
         for value in [0.0, 7.5] {
-            for model in candidate_models(Granularity::Hourly) {
+            for model in candidate_models(Granularity::Hour) {
                 let fitted = model.fit(&vec![value; 500]).unwrap();
                 assert_eq!(fitted.info().method, "constant");
                 assert!(fitted.info().fallback.is_some());
@@ -1458,7 +1458,7 @@ mod tests {
         let y: Vec<f64> = (0..48)
             .map(|t| (t % 24) as f64 + if t >= 24 { 1.0 } else { 0.0 })
             .collect();
-        let fitted = SeasonalNaive::new(Granularity::Hourly).fit(&y).unwrap();
+        let fitted = SeasonalNaive::new(Granularity::Hour).fit(&y).unwrap();
         assert_eq!(fitted.info().method, "snaive(24)");
         let f = fitted.predict(30, Some(0.95)).unwrap();
         assert_eq!(&f.point[..24], &y[24..]);
@@ -1477,7 +1477,7 @@ mod tests {
         // 7 days of a daily ramp, with a spike on the last day at hour 5.
         let mut y: Vec<f64> = (0..24 * 7).map(|t| (t % 24) as f64).collect();
         y[24 * 6 + 5] = 100.0;
-        let mut m = SeasonalMean::new(Granularity::Hourly, SeasonChoice::Shortest, 7);
+        let mut m = SeasonalMean::new(Granularity::Hour, SeasonChoice::Shortest, 7);
         m.robust = true;
         assert_eq!(m.label(), "smean(d7,med)");
         let f = m.fit(&y).unwrap();
@@ -1493,7 +1493,7 @@ mod tests {
         z[24 * 6..].iter_mut().for_each(|v| *v += 10.0);
         let m = SeasonalMean {
             level: true,
-            ..SeasonalMean::new(Granularity::Hourly, SeasonChoice::Shortest, 7)
+            ..SeasonalMean::new(Granularity::Hour, SeasonChoice::Shortest, 7)
         };
         let p = m.fit(&z).unwrap().predict(24, None).unwrap();
         assert!((p.point[3] - 13.0).abs() < 1e-9, "{}", p.point[3]);
@@ -1506,7 +1506,7 @@ mod tests {
     #[test]
     fn mstl_flat_and_median_ensemble_forecast() {
         let y = hourly_series(24 * 28, 50.0);
-        let flat = MstlFlat::new(Granularity::Hourly).fit(&y).unwrap();
+        let flat = MstlFlat::new(Granularity::Hour).fit(&y).unwrap();
         assert_eq!(flat.info().method, "MSTL(24,168)+flat(24)");
         let f = flat.predict(48, Some(0.9)).unwrap();
         let err: f64 = f
@@ -1519,9 +1519,9 @@ mod tests {
         assert!(err < 2.0, "{err}");
         let ens = Ensemble::new(
             vec![
-                Box::new(SeasonalNaive::new(Granularity::Hourly)),
+                Box::new(SeasonalNaive::new(Granularity::Hour)),
                 Box::new(AutoEts),
-                Box::new(MstlFlat::new(Granularity::Hourly)),
+                Box::new(MstlFlat::new(Granularity::Hour)),
             ],
             Combine::Median,
         );
@@ -1542,7 +1542,7 @@ mod tests {
     #[test]
     fn seasonal_naive_falls_back_to_naive() {
         let y = [3.0, 4.0, 5.0];
-        let fitted = SeasonalNaive::new(Granularity::Hourly).fit(&y).unwrap();
+        let fitted = SeasonalNaive::new(Granularity::Hour).fit(&y).unwrap();
         assert_eq!(fitted.info().method, "naive");
         assert_eq!(fitted.predict(2, None).unwrap().point, vec![5.0, 5.0]);
     }

@@ -2,17 +2,26 @@
 //!
 //! ```text
 //! inputs ─► source::resolve (files, kinds, headers, format) ─► formats::mapping (per file)
-//!        ─► pipeline: one lazy scan per file → canonical frame → reason per row
-//!        ─► one grouped query (+ duplicate check, sharing the scan) ─► Rust types below
+//!        ─► canonical: one lazy scan per file → canonical frame with its checks
+//!        ─► pipeline: reason per row, one grouped query (+ duplicates: the duplicate check,
+//!           sharing the scan) ─► reconcile (currency, reconciliation) ─► Rust types below
 //! ```
 //!
-//! Polars types never leave this module: callers get [`UsageSeries`], [`Reconciliation`],
-//! [`Inspection`] and [`Finding`]s.
+//! The queries: [`Loaded::aggregate`] (series, in `pipeline`), [`Loaded::inspect`] (`inspect`)
+//! and [`Loaded::commitments`] (`commitments`).
+//!
+//! Polars types never leave this module: `source` and `formats` are crate-private, and callers
+//! get [`UsageSeries`], [`Reconciliation`], [`Inspection`] and [`Finding`]s.
 
+mod canonical;
+mod commitments;
+mod duplicates;
 pub mod error;
-pub mod formats;
+pub(crate) mod formats;
+mod inspect;
 mod pipeline;
-pub mod source;
+mod reconcile;
+pub(crate) mod source;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -21,6 +30,7 @@ use serde::Serialize;
 pub use error::IngestError;
 pub use formats::{Format, TidyColumns};
 pub use pipeline::Loaded;
+pub use source::FileKind;
 
 use crate::money::Currency;
 use crate::series::{Granularity, SeriesKey, UsageSeries};
@@ -71,7 +81,9 @@ pub enum Measure {
 /// `KEY=VALUE`: keep rows whose dimension KEY equals VALUE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Filter {
+    /// The dimension (as for `--by`).
     pub key: String,
+    /// The value rows must have.
     pub value: String,
 }
 
@@ -97,7 +109,9 @@ pub struct AggregateOptions {
     pub by: Vec<String>,
     /// `None`: the granularity of the data (the coarsest of the input files').
     pub granularity: Option<Granularity>,
+    /// Keep only rows matching every filter (the others are counted as `filtered`).
     pub filters: Vec<Filter>,
+    /// The quantity the series sum.
     pub measure: Measure,
 }
 
@@ -116,19 +130,30 @@ impl Default for AggregateOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
+    /// Fed the series.
     Used,
+    /// A value could not be parsed (only with `--lenient`; otherwise an error).
     Unparseable,
+    /// Billed in another currency than the chosen one.
     OtherCurrency,
+    /// A tax row.
     Tax,
+    /// A credit row.
     Credit,
+    /// A purchase (e.g. an upfront commitment payment).
     Purchase,
+    /// An adjustment row.
     Adjustment,
+    /// The unused part of a commitment (quantity measure only).
     UnusedCommitment,
+    /// Left out by a `--filter`.
     Filtered,
+    /// Usage without a quantity.
     NoQuantity,
 }
 
 impl Reason {
+    /// Every reason, in the order rows are classified (first match wins after `Used`).
     pub const ALL: [Reason; 10] = [
         Reason::Used,
         Reason::Unparseable,
@@ -162,11 +187,15 @@ impl Reason {
 /// Row count and cost totals of one group of rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Totals {
+    /// Rows.
     pub rows: u64,
+    /// Sum of the billed cost, exact.
     #[serde(with = "rust_decimal::serde::str")]
     pub billed_cost: Decimal,
+    /// Sum of the effective (amortised) cost, exact.
     #[serde(with = "rust_decimal::serde::str")]
     pub effective_cost: Decimal,
+    /// Sum of the list (on-demand) cost, exact.
     #[serde(with = "rust_decimal::serde::str")]
     pub list_cost: Decimal,
 }
@@ -185,6 +214,7 @@ impl Totals {
 pub struct CurrencyTotals {
     /// Billing currency as written in the source (`(none)` when absent).
     pub currency: String,
+    /// Its totals.
     #[serde(flatten)]
     pub totals: Totals,
 }
@@ -192,9 +222,11 @@ pub struct CurrencyTotals {
 /// Totals of one reason in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReasonTotals {
+    /// The reason.
     pub reason: Reason,
     /// Billing currency as written in the source (`(none)` when absent).
     pub currency: String,
+    /// Totals of the rows with this reason and currency.
     #[serde(flatten)]
     pub totals: Totals,
 }
@@ -231,44 +263,61 @@ impl Reconciliation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; capplan handled it.
     Info,
+    /// Worth checking: the data may be wrong or incomplete.
     Warning,
 }
 
 /// A data-quality observation: what was found, how often, and what capplan did about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
+    /// Stable snake_case code (e.g. `gaps_filled`).
     pub code: String,
+    /// How serious it is.
     pub severity: Severity,
+    /// How many rows or buckets (0 when it is not a count).
     pub count: u64,
+    /// What was found and what capplan did.
     pub message: String,
 }
 
 /// One input file as read.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileSummary {
+    /// The file's path as resolved.
     pub path: String,
-    pub kind: source::FileKind,
+    /// How it is stored.
+    pub kind: FileKind,
+    /// Its billing format.
     pub format: Format,
     /// FOCUS version for FOCUS files.
     pub version: Option<String>,
+    /// Rows read.
     pub rows: u64,
 }
 
 /// The result of `ingest`: series plus the accounting of every row.
 #[derive(Debug, Clone, Serialize)]
 pub struct Ingested {
+    /// The series, sorted by key.
     pub series: Vec<UsageSeries>,
+    /// Every row accounted for.
     pub reconciliation: Reconciliation,
+    /// Data-quality findings.
     pub findings: Vec<Finding>,
+    /// The files read.
     pub files: Vec<FileSummary>,
 }
 
 /// A count and cost of rows sharing one value of a dimension.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValueCount {
+    /// The value.
     pub value: String,
+    /// Rows with it.
     pub rows: u64,
+    /// Their billed cost, exact.
     #[serde(with = "rust_decimal::serde::str")]
     pub billed_cost: Decimal,
 }
@@ -276,7 +325,9 @@ pub struct ValueCount {
 /// The result of `inspect`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
+    /// The files read.
     pub files: Vec<FileSummary>,
+    /// Rows read.
     pub rows: u64,
     /// Earliest charge period start.
     pub start: Option<DateTime<Utc>>,
@@ -284,13 +335,19 @@ pub struct Inspection {
     pub end: Option<DateTime<Utc>>,
     /// Granularity of the charge periods of usage rows (most common period).
     pub granularity: Option<Granularity>,
+    /// Rows and billed cost per provider.
     pub providers: Vec<ValueCount>,
+    /// Rows and billed cost per service.
     pub services: Vec<ValueCount>,
+    /// Rows and billed cost per billing account.
     pub accounts: Vec<ValueCount>,
+    /// Rows and billed cost per billing currency.
     pub currencies: Vec<ValueCount>,
     /// Buckets of `granularity` between start and end that have no usage row at all.
     pub gaps: u64,
+    /// Every row accounted for.
     pub reconciliation: Reconciliation,
+    /// Data-quality findings.
     pub findings: Vec<Finding>,
 }
 
@@ -302,6 +359,7 @@ pub struct Inspection {
 /// that was wasted. Purchases (`ChargeCategory` = `Purchase`) carry the billed payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CommitmentUsage {
+    /// `CommitmentDiscountId`.
     pub commitment_id: String,
     /// `CommitmentDiscountType` (provider-specific, e.g. "Savings Plan"), if any row has one.
     pub commitment_type: Option<String>,
@@ -311,27 +369,33 @@ pub struct CommitmentUsage {
     pub units: Vec<String>,
     /// Usage rows with status `Used`, and their effective cost.
     pub used_rows: u64,
+    /// Effective cost of the `Used` rows.
     #[serde(with = "rust_decimal::serde::str")]
     pub used_cost: Decimal,
     /// Usage rows with status `Unused`, and their effective cost.
     pub unused_rows: u64,
+    /// Effective cost of the `Unused` rows.
     #[serde(with = "rust_decimal::serde::str")]
     pub unused_cost: Decimal,
     /// Purchase rows and their billed cost (what was paid, not amortised).
     pub purchase_rows: u64,
+    /// Billed cost of the purchase rows.
     #[serde(with = "rust_decimal::serde::str")]
     pub purchase_billed_cost: Decimal,
     /// Rows naming the commitment that are neither of the above (tax, credit, adjustment,
     /// usage without a status), and their effective cost.
     pub other_rows: u64,
+    /// Effective cost of the other rows.
     #[serde(with = "rust_decimal::serde::str")]
     pub other_effective_cost: Decimal,
     /// Sums of `CommitmentDiscountQuantity` on used, unused and purchase rows (`None` when no
     /// such row carries a quantity).
     #[serde(with = "rust_decimal::serde::str_option")]
     pub used_quantity: Option<Decimal>,
+    /// Sum of `CommitmentDiscountQuantity` on unused rows.
     #[serde(with = "rust_decimal::serde::str_option")]
     pub unused_quantity: Option<Decimal>,
+    /// Sum of `CommitmentDiscountQuantity` on purchase rows.
     #[serde(with = "rust_decimal::serde::str_option")]
     pub purchased_quantity: Option<Decimal>,
 }
@@ -370,7 +434,9 @@ pub struct Commitments {
     pub currency: Currency,
     /// Sorted by commitment id.
     pub commitments: Vec<CommitmentUsage>,
+    /// Every row accounted for.
     pub reconciliation: Reconciliation,
+    /// Data-quality findings.
     pub findings: Vec<Finding>,
 }
 

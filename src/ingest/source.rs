@@ -14,35 +14,38 @@ use super::formats::Format;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
+    /// Plain CSV text.
     Csv,
+    /// Gzip-compressed CSV.
     CsvGz,
+    /// Apache Parquet.
     Parquet,
 }
 
 /// One resolved input file with its header and detected format.
 #[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub kind: FileKind,
+pub(crate) struct SourceFile {
+    pub(crate) path: PathBuf,
+    pub(crate) kind: FileKind,
     /// Column names and their storage types (all String for CSV).
-    pub schema: Schema,
+    pub(crate) schema: Schema,
     /// `key=value` directory names between the input root and the file.
-    pub hive: Vec<(String, String)>,
+    pub(crate) hive: Vec<(String, String)>,
     /// The first rows, as read with the full schema, for sampling value formats.
-    pub sample: DataFrame,
-    pub format: Format,
+    pub(crate) sample: DataFrame,
+    pub(crate) format: Format,
     /// Whether literal `NULL` text was seen in the first rows (read as missing).
-    pub null_markers_seen: bool,
+    pub(crate) null_markers_seen: bool,
 }
 
 impl SourceFile {
     /// Column names in file order.
-    pub fn columns(&self) -> Vec<String> {
+    pub(crate) fn columns(&self) -> Vec<String> {
         self.schema.iter_names().map(|n| n.to_string()).collect()
     }
 
     /// The first non-null sample values of a column, as text.
-    pub fn sample_text(&self, column: &str, max: usize) -> Vec<String> {
+    pub(crate) fn sample_text(&self, column: &str, max: usize) -> Vec<String> {
         let Ok(c) = self.sample.column(column) else {
             return Vec::new();
         };
@@ -55,12 +58,15 @@ impl SourceFile {
 }
 
 /// Values that mean "no value" in billing exports.
-pub const NULL_MARKERS: [&str; 2] = ["NULL", "null"];
+pub(crate) const NULL_MARKERS: [&str; 2] = ["NULL", "null"];
 
 const SAMPLE_ROWS: usize = 200;
 
 /// Resolves the user's inputs into files, reads their headers and detects formats.
-pub fn resolve(inputs: &[String], forced: Option<Format>) -> Result<Vec<SourceFile>, IngestError> {
+pub(crate) fn resolve(
+    inputs: &[String],
+    forced: Option<Format>,
+) -> Result<Vec<SourceFile>, IngestError> {
     let mut out = Vec::new();
     for input in inputs {
         for (path, hive) in expand(input)? {
@@ -236,7 +242,7 @@ fn open(
 }
 
 /// Column names for messages: all of them when few, else the first 12 and a count.
-pub fn list_columns(columns: &[String]) -> String {
+pub(crate) fn list_columns(columns: &[String]) -> String {
     if columns.len() <= 12 {
         columns.join(", ")
     } else {
@@ -346,7 +352,7 @@ fn csv_head(path: &Path, kind: FileKind) -> Result<(Schema, DataFrame, bool), In
 }
 
 /// Polars messages carry hints meant for Python users; keep the first paragraph.
-pub fn clean_polars_message(e: &PolarsError) -> String {
+pub(crate) fn clean_polars_message(e: &PolarsError) -> String {
     let s = e.to_string();
     let first = s.split("\n\n").next().unwrap_or(&s);
     first.replace('\n', " ").trim().to_string()
@@ -354,7 +360,7 @@ pub fn clean_polars_message(e: &PolarsError) -> String {
 
 /// Scans one file lazily with every CSV column as String (values are parsed by the format
 /// mapping, where failures can be reported with row and column) and a 1-based row index.
-pub fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
+pub(crate) fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
     let pl_path = PlRefPath::try_from_path(&file.path).map_err(|e| IngestError::Io {
         path: file.path.clone(),
         source: std::io::Error::other(e.to_string()),
@@ -397,12 +403,12 @@ pub fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
 }
 
 /// Name of the 1-based row index column added to every scan.
-pub const ROW_COL: &str = "__row";
+pub(crate) const ROW_COL: &str = "__row";
 
 /// Explains a CSV the reader rejected: the first record whose field count differs from the
 /// header's, or a quoted field left open at the end of the file. Reads the file itself
 /// (quote-aware), so it only runs on the error path.
-pub fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
+pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
     let file = File::open(path).ok()?;
     let reader: Box<dyn Read> = match kind {
         FileKind::CsvGz => Box::new(flate2::read::GzDecoder::new(file)),

@@ -152,16 +152,14 @@ pub struct Portfolio {
     pub skipped: Vec<Skipped>,
 }
 
-fn dims(key: &crate::series::SeriesKey) -> impl Iterator<Item = (&str, &str)> {
-    key.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-}
-
 /// The usage series a pool covers.
 pub(crate) fn series_in_pool<'a>(
     pool: &'a Pool,
     series: &'a [UsageSeries],
 ) -> impl Iterator<Item = &'a UsageSeries> {
-    series.iter().filter(|s| pool.covers(dims(&s.key), &s.unit))
+    series
+        .iter()
+        .filter(|s| pool.covers_series(&s.key, &s.unit))
 }
 
 /// The offers of a pool after the payment choice: the chosen offer of every kind and term.
@@ -254,7 +252,7 @@ pub fn pool_demand(
 ) -> Result<Option<(Demand, Vec<String>)>, PlanError> {
     let matched: Vec<&DemandForecast> = forecasts
         .iter()
-        .filter(|f| pool.covers(dims(&f.key), &f.unit))
+        .filter(|f| pool.covers_series(&f.key, &f.unit))
         .collect();
     let Some(first) = matched.first() else {
         return Ok(None);
@@ -282,7 +280,7 @@ pub fn pool_history(pool: &Pool, history: &[UsageSeries]) -> Vec<f64> {
     let mut hist: Vec<f64> = Vec::new();
     for s in history
         .iter()
-        .filter(|s| pool.covers(dims(&s.key), &s.unit))
+        .filter(|s| pool.covers_series(&s.key, &s.unit))
     {
         if hist.len() < s.values.len() {
             let mut longer = vec![0.0; s.values.len() - hist.len()];

@@ -12,20 +12,27 @@ use super::pv::{PaymentChoice, choose_payment_options};
 use super::source::{Problem, Src, quote_list};
 use super::types::{OfferKind, Payment, Term};
 use crate::money::{Currency, Money, Rate};
+use crate::series::{Selector, SeriesKey};
 
 /// Which usage series a pool covers: every listed dimension must be present in the series
-/// key with one of the listed values (a single value is the common case).
+/// key with one of the listed values (a single value is the common case). A [`Selector`]
+/// that the rate card never leaves empty.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct MatchRule(BTreeMap<String, Vec<String>>);
+pub struct MatchRule(Selector);
 
 impl MatchRule {
     /// A rule from `dimension → accepted values`.
     pub fn new(rules: BTreeMap<String, Vec<String>>) -> Self {
-        MatchRule(rules)
+        MatchRule(Selector::new(rules))
     }
 
     /// The dimension → accepted values map, ordered by dimension.
     pub fn rules(&self) -> &BTreeMap<String, Vec<String>> {
+        self.0.dims()
+    }
+
+    /// The rule as a [`Selector`].
+    pub fn selector(&self) -> &Selector {
         &self.0
     }
 
@@ -35,11 +42,7 @@ impl MatchRule {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        let dims: BTreeMap<&str, &str> = dims.into_iter().collect();
-        self.0.iter().all(|(k, accepted)| {
-            dims.get(k.as_str())
-                .is_some_and(|v| accepted.iter().any(|a| a == v))
-        })
+        self.0.matches_dims(dims)
     }
 }
 
@@ -125,6 +128,11 @@ impl Pool {
     {
         self.series_unit.as_deref().is_none_or(|u| u == series_unit)
             && self.match_rule.matches(dims)
+    }
+    /// Whether the pool covers the series with this key and unit ([`Pool::covers`]).
+    pub fn covers_series(&self, key: &SeriesKey, series_unit: &str) -> bool {
+        self.series_unit.as_deref().is_none_or(|u| u == series_unit)
+            && self.match_rule.selector().matches(key)
     }
     /// Converts a usage quantity in the series' unit to pool units (divides by
     /// [`Pool::usage_per_unit`]). Usage stays `f64`; money is never computed here.
@@ -747,7 +755,7 @@ fn parse_match(
         };
         rules.insert(dim.clone(), values);
     }
-    Ok(MatchRule(rules))
+    Ok(MatchRule::new(rules))
 }
 
 fn match_value_error(src: &Src<'_>, v: &Spanned<Value>, field: &str) -> PricingError {

@@ -2,9 +2,7 @@
 //! constant, all-zero, very short, very large magnitudes), events end to end, and properties
 //! (quantiles monotone and non-negative; same seed, same paths).
 
-use capplan::forecast::{
-    self, DemandForecast, ForecastSettings, Granularity, events::EventSet, forecast_usage,
-};
+use capplan::forecast::{self, DemandForecast, ForecastSettings, events::EventSet, forecast_usage};
 use capplan::series::{self, SeriesKey, UsageSeries};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
@@ -269,7 +267,7 @@ fn daily_series_use_weekly_period() {
     );
     s.granularity = series::Granularity::Day;
     let f = forecast_usage(&s, &ForecastSettings::new(14)).unwrap();
-    assert_eq!(f.granularity, Granularity::Daily);
+    assert_eq!(f.granularity, series::Granularity::Day);
     assert_eq!(f.periods, vec![7]);
     assert_eq!(f.forecast.step_seconds, 86_400);
     check_quantiles(&f);

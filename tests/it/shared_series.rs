@@ -3,7 +3,8 @@
 //! They run when `CAPPLAN_SHARED_DATA` points at that folder (CI sets it) and then *fail* when
 //! a file is missing.
 
-use capplan::forecast::{Granularity, SNAIVE, decompose, evaluate_series};
+use capplan::forecast::{SNAIVE, decompose, evaluate_series};
+use capplan::series::Granularity;
 use rayon::prelude::*;
 
 use crate::common::public_series::{load, settings};
@@ -72,7 +73,7 @@ fn accuracy_targets_on_public_series() {
     let evals: Vec<_> = series
         .par_iter()
         .map(|(name, y)| {
-            let e = evaluate_series(y, Granularity::Hourly, &settings(y.len()))
+            let e = evaluate_series(y, Granularity::Hour, &settings(y.len()))
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
             let a = e.model("auto").unwrap();
             let s = e.model(SNAIVE).unwrap();

@@ -1,0 +1,232 @@
+//! Accounting for every row: the currency choice, the reconciliation of used and excluded rows
+//! against the per-currency source totals, the findings counted by the grouped query and the
+//! per-file summaries.
+
+use super::canonical::MONEY_SCALE;
+use super::error::IngestError;
+use super::formats::{self, Format};
+use super::pipeline::{Group, Loaded};
+use super::source;
+use super::{
+    CurrencyTotals, FileSummary, Finding, Reason, ReasonTotals, Reconciliation, Severity, Totals,
+};
+use crate::money::Currency;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+impl Loaded {
+    /// Applies the currency choice, then builds the reconciliation and general findings.
+    pub(super) fn account(
+        &self,
+        groups: &mut [Group],
+    ) -> Result<(Currency, Reconciliation, Vec<Finding>), IngestError> {
+        let currencies: BTreeSet<String> =
+            groups.iter().filter_map(|g| g.currency.clone()).collect();
+        let chosen = match &self.opts.currency {
+            Some(c) => *c,
+            None => match currencies.len() {
+                0 => Currency::USD,
+                1 => {
+                    let code = currencies
+                        .iter()
+                        .next()
+                        .map(String::as_str)
+                        .unwrap_or("USD");
+                    Currency::new(code).map_err(|_| IngestError::BadOption {
+                        option: "currency".into(),
+                        message: format!(
+                            "the billing currency {code:?} is not a three-letter code"
+                        ),
+                    })?
+                }
+                _ => {
+                    return Err(IngestError::MixedCurrencies {
+                        currencies: currencies.iter().cloned().collect::<Vec<_>>().join(", "),
+                    });
+                }
+            },
+        };
+        if self.opts.currency.is_some()
+            && !currencies
+                .iter()
+                .any(|c| c.trim().eq_ignore_ascii_case(chosen.code()))
+        {
+            return Err(IngestError::NoUsableRows {
+                summary: format!(
+                    "no row is billed in {chosen} (the input has {}); check --currency",
+                    if currencies.is_empty() {
+                        "no currency column".to_string()
+                    } else {
+                        currencies.iter().cloned().collect::<Vec<_>>().join(", ")
+                    }
+                ),
+            });
+        }
+        for g in groups.iter_mut() {
+            if let Some(c) = &g.currency
+                && !c.trim().eq_ignore_ascii_case(chosen.code())
+            {
+                g.reason = Reason::OtherCurrency;
+            }
+        }
+        let mut source: BTreeMap<String, Totals> = BTreeMap::new();
+        let mut by_reason: BTreeMap<(Reason, String), Totals> = BTreeMap::new();
+        {
+            // Summed under borrowed keys first: one entry per (reason, currency), not per group.
+            let mut sums: BTreeMap<(Reason, &str), Totals> = BTreeMap::new();
+            for g in groups.iter() {
+                let cur = g.currency.as_deref().unwrap_or("(none)");
+                sums.entry((g.reason, cur)).or_default().add(&g.totals);
+            }
+            for ((reason, cur), t) in sums {
+                source.entry(cur.to_string()).or_default().add(&t);
+                by_reason.insert((reason, cur.to_string()), t);
+            }
+        }
+        // The check: groups re-added must equal the per-currency source totals.
+        let mut check: BTreeMap<String, Totals> = BTreeMap::new();
+        for ((_, cur), t) in &by_reason {
+            check.entry(cur.clone()).or_default().add(t);
+        }
+        let balanced = check == source;
+        if !balanced {
+            return Err(IngestError::Reconciliation(
+                "used + excluded rows do not add up to the source totals".into(),
+            ));
+        }
+        let reconciliation = Reconciliation {
+            source: source
+                .into_iter()
+                .map(|(currency, totals)| CurrencyTotals { currency, totals })
+                .collect(),
+            by_reason: by_reason
+                .into_iter()
+                .map(|((reason, currency), totals)| ReasonTotals {
+                    reason,
+                    currency,
+                    totals,
+                })
+                .collect(),
+            balanced,
+        };
+        let mut findings = Vec::new();
+        for (i, notes) in self.notes.iter().enumerate() {
+            for n in notes {
+                findings.push(Finding {
+                    code: "format_note".into(),
+                    severity: Severity::Info,
+                    count: 0,
+                    message: format!("{}: {n}", self.files[i].path.display()),
+                });
+            }
+        }
+        let sum = |f: fn(&Group) -> u64| groups.iter().map(f).sum::<u64>();
+        let repaired_amount: Decimal = groups.iter().map(|g| g.repaired_amount).sum();
+        let counted = [
+            (
+                "effective_cost_zero",
+                Severity::Warning,
+                sum(|g| g.repaired_rows),
+                format!(
+                    "Standard-priced usage rows have EffectiveCost 0 but BilledCost > 0 (a known export defect); their billed cost ({} {chosen}) is used as effective cost in the series; the reconciliation keeps EffectiveCost as read",
+                    repaired_amount.normalize()
+                ),
+            ),
+            (
+                "excess_decimals",
+                Severity::Warning,
+                sum(|g| g.excess_decimals),
+                format!("cost values have more than {MONEY_SCALE} decimal places and were rounded half-even at the {MONEY_SCALE}th"),
+            ),
+            (
+                "unlabelled_refunds",
+                Severity::Info,
+                sum(|g| g.unlabelled_refunds),
+                "rows have a negative quantity and a negative cost without ChargeClass=Correction; treated as refunds (they reduce usage in their bucket)".to_string(),
+            ),
+            (
+                "respelled_values",
+                Severity::Info,
+                sum(|g| g.respelled),
+                "rows spell FOCUS enumeration values differently from the specification (case such as Usage-based, or FOCUS 1.0 names such as On-Demand); normalised to the FOCUS 1.2 values".to_string(),
+            ),
+            (
+                "unparseable_rows",
+                Severity::Warning,
+                reconciliation.rows(Reason::Unparseable),
+                "rows had values that could not be parsed and were excluded (--lenient)".to_string(),
+            ),
+        ];
+        for (code, severity, count, what) in counted {
+            if count > 0 {
+                findings.push(Finding {
+                    code: code.into(),
+                    severity,
+                    count,
+                    message: format!("{count} {what}"),
+                });
+            }
+        }
+        self.text_findings(&mut findings);
+        Ok((chosen, reconciliation, findings))
+    }
+
+    /// Findings that only need the headers and samples.
+    fn text_findings(&self, findings: &mut Vec<Finding>) {
+        for f in &self.files {
+            if f.null_markers_seen {
+                findings.push(Finding {
+                    code: "null_strings".into(),
+                    severity: Severity::Info,
+                    count: 0,
+                    message: format!(
+                        "{}: literal `NULL` text is read as a missing value",
+                        f.path.display()
+                    ),
+                });
+            }
+            if f.kind == source::FileKind::Parquet {
+                continue;
+            }
+            for src in ["ChargePeriodStart", "lineItem/UsageStartDate"] {
+                let s = f.sample_text(src, 5);
+                if s.iter().any(|v| !v.contains('T') && v.len() >= 16) {
+                    findings.push(Finding {
+                        code: "timestamp_without_zone".into(),
+                        severity: Severity::Info,
+                        count: 0,
+                        message: format!(
+                            "{}: `{src}` values such as {:?} have no `T`/`Z`; read as UTC",
+                            f.path.display(),
+                            s[0]
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Rows per input file, from the grouped query.
+    pub(super) fn file_rows(&self, groups: &[Group]) -> Vec<u64> {
+        let mut out = vec![0u64; self.files.len()];
+        for g in groups {
+            out[g.file as usize] += g.rows;
+        }
+        out
+    }
+
+    pub(super) fn summaries(&self, rows: &[u64]) -> Vec<FileSummary> {
+        self.files
+            .iter()
+            .zip(rows)
+            .map(|(f, r)| FileSummary {
+                path: f.path.display().to_string(),
+                kind: f.kind,
+                format: f.format,
+                version: (f.format == Format::Focus)
+                    .then(|| formats::focus_version(&f.columns()).to_string()),
+                rows: *r,
+            })
+            .collect()
+    }
+}
