@@ -3,6 +3,7 @@
 //! The data flows one way — `ingest` → `forecast` → `plan` → `report` — and each stage is a
 //! module with a plain Rust interface. See `ARCHITECTURE.md` for the map and the invariants.
 
+pub mod diagnostic;
 pub mod export;
 pub mod forecast;
 pub mod ingest;
@@ -16,4 +17,3 @@ pub mod scenario;
 pub mod series;
 pub mod span;
 pub mod synth;
-mod text;

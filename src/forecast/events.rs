@@ -75,7 +75,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::text::line_col;
+use crate::diagnostic::{TomlSource, line_col};
 
 use super::ForecastArrays;
 use crate::series::{Selector, SeriesKey};
@@ -659,7 +659,7 @@ impl EventSet {
     /// messages (e.g. the file path).
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<EventSet, EventError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            let (line, column) = TomlSource::new(source_name, text, "").position(&e);
             EventError::Syntax {
                 source_name: source_name.to_string(),
                 line,

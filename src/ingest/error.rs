@@ -125,39 +125,5 @@ impl From<polars::prelude::PolarsError> for IngestError {
     }
 }
 
-/// Suggests the closest candidate to `name` (case-insensitive Levenshtein), for "did you mean".
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = name.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| {
-            (
-                crate::text::edit_distance(&lower, &c.to_ascii_lowercase()),
-                c,
-            )
-        })
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggests_close_names() {
-        assert_eq!(
-            did_you_mean("BiledCost", ["BilledCost", "ListCost"]),
-            Some("BilledCost")
-        );
-        assert_eq!(
-            did_you_mean("servce", ["service", "region"]),
-            Some("service")
-        );
-        assert_eq!(did_you_mean("zzzzzz", ["service", "region"]), None);
-    }
-}
+/// The "did you mean" policy of every input reader (see [`crate::diagnostic::did_you_mean`]).
+pub(crate) use crate::diagnostic::did_you_mean;

@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 
-use super::error::{Diagnostic, Place, PricingError, did_you_mean};
+use super::error::PricingError;
 use super::rate_card::{Offer, OfferFields, Origin, RateCard, check_offer};
 use super::source::{MAX_AMOUNT, quote_list};
 use super::types::{OfferKind, Payment, Term};
+use crate::diagnostic::{Diagnostic, Place, did_you_mean};
 use crate::money::{Currency, parse_decimal};
 
 /// The CSV columns, in the documented order (any order is accepted).
@@ -49,7 +50,7 @@ impl CsvCtx<'_> {
         PricingError::Csv(Box::new(Diagnostic {
             file: self.name.to_string(),
             place: Place::Csv { row, line, column },
-            field: field.to_string(),
+            key: field.to_string(),
             problem,
             expected: expected.to_string(),
             fix,

@@ -5,10 +5,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use toml::{Spanned, Value};
 
-use super::error::{Diagnostic, Place, PricingError, line_col};
+use super::error::PricingError;
 use super::rate_card::{Origin, RateCard};
 use super::source::{Problem, Src};
 use super::types::{OfferKind, Payment};
+use crate::diagnostic::{Diagnostic, Place};
 use crate::money::quantity_to_decimal;
 
 const SECONDS_PER_HOUR: i64 = 3_600;
@@ -32,7 +33,7 @@ pub struct Commitment {
     #[serde(skip)]
     origin: Origin,
     #[serde(skip)]
-    pool_at: (usize, usize),
+    pool_at: Place,
 }
 
 impl Commitment {
@@ -148,8 +149,7 @@ impl Inventory {
     /// [`Inventory::validate`].
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<Inventory, PricingError> {
         let src = Src::new(source_name, text);
-        let raw: RawInventory =
-            toml::from_str(text).map_err(|e| src.toml_error(&e, "inventory"))?;
+        let raw: RawInventory = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
         let mut commitments: Vec<Commitment> = Vec::with_capacity(raw.commitment.len());
         let mut total = Decimal::ZERO;
         for rc in raw.commitment {
@@ -204,7 +204,7 @@ impl Inventory {
                     },
                 ));
             }
-            let pool_at = line_col(text, rc.pool.span().start);
+            let pool_at = src.place_of(rc.pool.span().start);
             let c = Commitment {
                 name: rc
                     .name
@@ -279,11 +279,8 @@ impl Inventory {
                 let p = card.unknown_pool_problem(&c.pool, &field);
                 return Err(PricingError::Invalid(Box::new(Diagnostic {
                     file: self.source.clone(),
-                    place: Place::Toml {
-                        line: c.pool_at.0,
-                        column: c.pool_at.1,
-                    },
-                    field: field.clone(),
+                    place: c.pool_at,
+                    key: field.clone(),
                     problem: p.problem,
                     expected: p.expected.to_string(),
                     fix: p.fix,

@@ -46,7 +46,8 @@
 //! wrong types, negative prices, a non-positive on-demand rate or `usage_per_unit`, an empty
 //! `match`, duplicate pool or offer ids, an offer naming an unknown pool, an offer currency
 //! different from the pool's, `all_upfront` with a recurring fee, `no_upfront` with an
-//! upfront fee, `partial_upfront` without both, and a free offer. Warnings
+//! upfront fee, `partial_upfront` without both, and a free offer; each is a
+//! [`crate::diagnostic::Diagnostic`] naming the file, line and key. Warnings
 //! ([`RateCard::warnings`]): an offer whose effective hourly rate is not below on-demand, a
 //! pool without offers.
 //!
@@ -96,7 +97,7 @@ mod source;
 pub mod types;
 
 pub use csv::CSV_COLUMNS;
-pub use error::{Diagnostic, Place, PricingError, Warning};
+pub use error::{PricingError, Warning};
 pub use inventory::{Commitment, Inventory};
 pub use pv::{
     MAX_COST_OF_CAPITAL, MIN_COST_OF_CAPITAL, PaymentCandidate, PaymentChoice,

@@ -7,10 +7,11 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use toml::{Spanned, Value};
 
-use super::error::{PricingError, Warning, did_you_mean};
+use super::error::{PricingError, Warning};
 use super::pv::{PaymentChoice, choose_payment_options};
 use super::source::{Problem, Src, quote_list};
 use super::types::{OfferKind, Payment, Term};
+use crate::diagnostic::did_you_mean;
 use crate::money::{Currency, Money, Rate};
 use crate::series::{Selector, SeriesKey};
 
@@ -422,7 +423,7 @@ impl RateCard {
     /// [`RateCard::warnings`], not errors.
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<RateCard, PricingError> {
         let src = Src::new(source_name, text);
-        let raw: RawCard = toml::from_str(text).map_err(|e| src.toml_error(&e, "rate card"))?;
+        let raw: RawCard = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
         let mut card = RateCard::default();
         let mut offer_ids: BTreeMap<String, usize> = BTreeMap::new();
         // Pools first, so top-level [[offer]] tables may refer to any pool.
@@ -564,7 +565,7 @@ impl RateCard {
         let line = src.line_of(span.start);
         ids.insert(id, line);
         let origin = Origin {
-            file: src.name.to_string(),
+            file: src.ctx.name.to_string(),
             line,
         };
         let offer = Offer::build(fields, pool, origin);
@@ -710,7 +711,7 @@ fn parse_pool(src: &Src<'_>, rp: &RawPool, start: usize) -> Result<Pool, Pricing
         match_rule,
         offers: Vec::new(),
         origin: Origin {
-            file: src.name.to_string(),
+            file: src.ctx.name.to_string(),
             line: src.line_of(start),
         },
         id,

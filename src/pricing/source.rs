@@ -10,14 +10,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use toml::{Spanned, Value};
 
-use super::error::{Diagnostic, Place, PricingError, did_you_mean, line_col};
+use super::error::PricingError;
+use crate::diagnostic::{Place, TomlSource, did_you_mean};
 use crate::money::{Currency, parse_decimal};
 
-/// The text of one input and its name, for locating errors.
+/// Where the pricing inputs' schema is documented, for fixes.
+const REFERENCE: &str = "the schema in the pricing module documentation";
+
+/// The pricing inputs' value readers over the one spanned-TOML context
+/// ([`TomlSource`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Src<'a> {
-    pub name: &'a str,
-    pub text: &'a str,
+    /// The text, its name and where its schema is documented.
+    pub ctx: TomlSource<'a>,
 }
 
 /// What to say about an invalid value.
@@ -30,75 +35,32 @@ pub(crate) struct Problem<'a> {
 
 impl<'a> Src<'a> {
     pub fn new(name: &'a str, text: &'a str) -> Self {
-        Src { name, text }
+        Src {
+            ctx: TomlSource::new(name, text, REFERENCE),
+        }
     }
 
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        line_col(self.text, offset).0
+        self.ctx.line(offset)
+    }
+
+    /// The place (line and column) of a byte offset.
+    pub fn place_of(&self, offset: usize) -> Place {
+        self.ctx.place(offset)
     }
 
     /// An [`PricingError::Invalid`] at `span`.
     pub fn invalid(&self, span: Range<usize>, p: Problem<'_>) -> PricingError {
-        let (line, column) = line_col(self.text, span.start);
-        PricingError::Invalid(Box::new(Diagnostic {
-            file: self.name.to_string(),
-            place: Place::Toml { line, column },
-            field: p.field.to_string(),
-            problem: p.problem,
-            expected: p.expected.to_string(),
-            fix: p.fix,
-        }))
+        PricingError::Invalid(Box::new(
+            self.ctx.at(span, p.field, p.problem, p.expected, p.fix),
+        ))
     }
 
-    /// Converts a parse/shape error of the `toml` crate into a located diagnostic, turning
-    /// serde's "unknown field" / "missing field" messages into field-named advice.
-    pub fn toml_error(&self, e: &toml::de::Error, table: &str) -> PricingError {
-        let (line, column) = e
-            .span()
-            .map(|s| line_col(self.text, s.start))
-            .unwrap_or((1, 1));
-        let msg = e.message().trim().to_string();
-        let (field, problem, expected, fix) =
-            if let Some(rest) = msg.strip_prefix("unknown field `") {
-                let name = rest.split('`').next().unwrap_or_default().to_string();
-                let allowed: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
-                let hint = did_you_mean(&name, allowed.iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                (
-                    name,
-                    format!("unknown key in {}", table_label(&allowed, table)),
-                    format!("one of {}", quote_list(&allowed)),
-                    format!("remove the key or correct its spelling{hint}"),
-                )
-            } else if let Some(rest) = msg.strip_prefix("missing field `") {
-                let name = rest.split('`').next().unwrap_or_default().to_string();
-                (
-                    name.clone(),
-                    format!(
-                        "required key is missing from the {} starting here",
-                        table_label(&[name.as_str()], table)
-                    ),
-                    format!("a `{name} = ...` line in the table"),
-                    format!("add `{name}`; see the schema in the pricing module documentation"),
-                )
-            } else {
-                (
-                    String::new(),
-                    msg,
-                    "valid TOML in the rate-card/inventory schema".to_string(),
-                    "correct the syntax or the value type at this position".to_string(),
-                )
-            };
-        PricingError::Toml(Box::new(Diagnostic {
-            file: self.name.to_string(),
-            place: Place::Toml { line, column },
-            field,
-            problem,
-            expected,
-            fix,
-        }))
+    /// Converts a parse/shape error of the `toml` crate into a located diagnostic
+    /// ([`TomlSource::toml_error`]).
+    pub fn toml_error(&self, e: &toml::de::Error) -> PricingError {
+        PricingError::Toml(Box::new(self.ctx.toml_error(e).1))
     }
 
     /// A non-empty string.
@@ -132,9 +94,12 @@ impl<'a> Src<'a> {
     pub fn decimal(&self, v: &Spanned<Value>, field: &str) -> Result<Decimal, PricingError> {
         let text = match v.get_ref() {
             Value::String(s) => s.clone(),
-            Value::Integer(_) | Value::Float(_) => {
-                self.text.get(v.span()).unwrap_or_default().replace('_', "")
-            }
+            Value::Integer(_) | Value::Float(_) => self
+                .ctx
+                .text
+                .get(v.span())
+                .unwrap_or_default()
+                .replace('_', ""),
             other => {
                 return Err(self.invalid(
                     v.span(),
@@ -321,23 +286,6 @@ impl<'a> Src<'a> {
             )
         })
     }
-}
-
-/// Which table a serde field error is about, from the field names involved.
-fn table_label(fields: &[&str], file_kind: &str) -> String {
-    let has = |n: &str| fields.contains(&n);
-    let label = if has("on_demand_rate") || has("match") || has("unit") || has("usage_per_unit") {
-        "[[pool]] table"
-    } else if has("recurring_hourly") || has("upfront") || has("term") || has("payment") {
-        "offer table"
-    } else if has("hourly_rate") || has("quantity") || has("start") || has("end") {
-        "[[commitment]] table"
-    } else if has("commitment") || (has("pool") && has("offer")) {
-        "top level of the file"
-    } else {
-        return format!("{file_kind} table");
-    };
-    label.to_string()
 }
 
 /// Upper bound on prices and factors per unit: keeps every derived amount far from the

@@ -34,13 +34,10 @@ use crate::ingest::{
 use crate::money::{Currency, Money, Rate};
 use crate::plan::{
     self, Cadence, Demand, FinanceParams, LadderSettings, OfferChoice, PoolResult,
-    PortfolioSettings, ScheduleOutcome, ScheduledPurchase, TrancheSizing, evaluate_schedule,
+    PortfolioSettings, ScheduleOutcome, ScheduledPurchase, evaluate_schedule,
 };
-use crate::pricing::{Inventory, Pool, RateCard};
-use crate::scenario::{
-    self, DemandSource, FiscalQuarter, InputFormat, LadderCadence, LadderSizing, ScenarioFile,
-    StrategyKind, Term,
-};
+use crate::pricing::{Inventory, Pool, RateCard, Term};
+use crate::scenario::{self, DemandSource, FiscalQuarter, ScenarioFile, StrategyKind};
 use crate::series::{Granularity, UsageSeries};
 
 use super::ReportError;
@@ -382,23 +379,13 @@ pub struct ReportData {
     pub warnings: Vec<String>,
 }
 
-fn input_format(f: InputFormat) -> ingest::Format {
-    match f {
-        InputFormat::Focus => ingest::Format::Focus,
-        InputFormat::Cur => ingest::Format::Cur,
-        InputFormat::Azure => ingest::Format::Azure,
-        InputFormat::Oci => ingest::Format::Oci,
-        InputFormat::Tidy => ingest::Format::Tidy,
-    }
+// The plan file carries the stages' own types: these two are identities now.
+fn input_format(f: ingest::Format) -> ingest::Format {
+    f
 }
 
-fn granularity(g: scenario::Granularity) -> Granularity {
-    match g {
-        scenario::Granularity::Hour => Granularity::Hour,
-        scenario::Granularity::Day => Granularity::Day,
-        scenario::Granularity::Week => Granularity::Week,
-        scenario::Granularity::Month => Granularity::Month,
-    }
+fn granularity(g: Granularity) -> Granularity {
+    g
 }
 
 fn read_text(path: &Path) -> Result<String, ReportError> {
@@ -525,28 +512,13 @@ fn offer_choice(card: &RateCard, id: &str) -> Option<OfferChoice> {
     })
 }
 
-fn risk_of(r: scenario::Risk) -> plan::Risk {
-    match r {
-        scenario::Risk::Conservative => plan::Risk::CONSERVATIVE,
-        scenario::Risk::Balanced => plan::Risk::BALANCED,
-        scenario::Risk::Aggressive => plan::Risk::AGGRESSIVE,
-        scenario::Risk::Quantile(q) => plan::Risk::Quantile(q),
-        scenario::Risk::Cvar(a) => plan::Risk::Cvar(a),
-    }
+// The plan file carries the plan stage's own types: these two are identities now.
+fn risk_of(r: plan::Risk) -> plan::Risk {
+    r
 }
 
-fn ladder_of(l: &scenario::Ladder) -> LadderSettings {
-    LadderSettings {
-        cadence: match l.cadence {
-            LadderCadence::Monthly => Cadence::Monthly,
-            LadderCadence::Quarterly => Cadence::Quarterly,
-        },
-        period_months: l.months as usize,
-        sizing: match l.sizing {
-            LadderSizing::Equal => TrancheSizing::EqualSlices,
-            LadderSizing::Sequential => TrancheSizing::Sequential,
-        },
-    }
+fn ladder_of(l: &LadderSettings) -> LadderSettings {
+    l.clone()
 }
 
 fn describe_demand(d: &scenario::DemandScenario) -> String {
@@ -566,21 +538,21 @@ fn describe_strategy(s: &scenario::Strategy) -> String {
     match &s.kind {
         StrategyKind::None => "buy nothing; existing commitments run off".into(),
         StrategyKind::Recommended { risk, ladder } => {
-            let r = match risk {
-                scenario::Risk::Conservative => "conservative".to_string(),
-                scenario::Risk::Balanced => "balanced".to_string(),
-                scenario::Risk::Aggressive => "aggressive".to_string(),
-                scenario::Risk::Quantile(q) => format!("utilisation quantile {q}"),
-                scenario::Risk::Cvar(a) => format!("CVaR {a}"),
+            let r = match *risk {
+                r if r == plan::Risk::CONSERVATIVE => "conservative".to_string(),
+                r if r == plan::Risk::AGGRESSIVE => "aggressive".to_string(),
+                plan::Risk::Balanced => "balanced".to_string(),
+                plan::Risk::Quantile(q) => format!("utilisation quantile {q}"),
+                plan::Risk::Cvar(a) => format!("CVaR {a}"),
             };
             match ladder {
                 Some(l) => format!(
                     "capplan's optimizer ({r}), long-term purchase laddered {} over {} months",
                     match l.cadence {
-                        LadderCadence::Monthly => "monthly",
-                        LadderCadence::Quarterly => "quarterly",
+                        Cadence::Monthly => "monthly",
+                        Cadence::Quarterly => "quarterly",
                     },
-                    l.months
+                    l.period_months
                 ),
                 None => format!("capplan's optimizer ({r})"),
             }

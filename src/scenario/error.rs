@@ -1,48 +1,7 @@
-//! Errors of the plan file: each names the file, the line and column, the key, what was
-//! expected and what to do.
+//! Errors of the plan file: each carries a [`Diagnostic`] naming the file, the line and
+//! column, the key, what was expected and what to do.
 
-use std::fmt;
-
-/// One problem in a plan file: where, which key, what is wrong, what was expected, what to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// Source name given by the caller (usually the path).
-    pub file: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (characters).
-    pub column: usize,
-    /// Dotted key path, e.g. `scenario.strategy[2].coverage_percent`; for an unknown key the
-    /// key as written; empty when a syntax error is not on a `key = value` line.
-    pub key: String,
-    /// What is wrong.
-    pub problem: String,
-    /// What a valid value looks like (for an unknown key: the valid keys there).
-    pub expected: String,
-    /// What to do.
-    pub fix: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: line {}, column {}: ",
-            self.file, self.line, self.column
-        )?;
-        if !self.key.is_empty() {
-            write!(f, "`{}`: ", self.key)?;
-        }
-        f.write_str(&self.problem)?;
-        if !self.expected.is_empty() {
-            write!(f, "; expected {}", self.expected)?;
-        }
-        if !self.fix.is_empty() {
-            write!(f, ". Fix: {}", self.fix)?;
-        }
-        Ok(())
-    }
-}
+use crate::diagnostic::Diagnostic;
 
 /// A problem in a plan file. All variants are bad input (exit code 2 in the CLI).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,7 +36,7 @@ impl ScenarioError {
 
     /// The 1-based line the error refers to.
     pub fn line(&self) -> usize {
-        self.diagnostic().line
+        self.diagnostic().line()
     }
 
     /// The key the error refers to (may be empty for a syntax error).
@@ -89,13 +48,13 @@ impl ScenarioError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Place;
 
     #[test]
     fn display_names_file_line_key_expected_and_fix() {
         let e = ScenarioError::Invalid(Box::new(Diagnostic {
             file: "plan.toml".into(),
-            line: 4,
-            column: 1,
+            place: Place::Text { line: 4, column: 1 },
             key: "quarters".into(),
             problem: "is 0".into(),
             expected: "a whole number from 1 to 40".into(),

@@ -1,6 +1,9 @@
 //! Tests of the plan file parser (fiscal and span helpers are tested in their modules).
 
 use super::*;
+use std::collections::BTreeSet;
+
+use crate::plan::{Cadence, TrancheSizing};
 
 const MINIMAL: &str = "rates = \"rates.toml\"\n[inputs]\npaths = [\"focus.parquet\"]\n";
 
@@ -107,7 +110,7 @@ fn demo_plan_parses() {
     assert_eq!(f.fiscal_year_start_month, 7);
     assert_eq!(f.series.by, ["service", "region"]);
     assert_eq!(f.series.granularity, Some(Granularity::Day));
-    assert_eq!(f.inputs.format, Some(InputFormat::Focus));
+    assert_eq!(f.inputs.format, Some(Format::Focus));
     assert!(f.forecast.clean_anomalies);
     assert_eq!(f.forecast.seed, 42);
 
@@ -135,11 +138,11 @@ fn demo_plan_parses() {
     assert_eq!(
         f.strategies[2].kind,
         StrategyKind::Recommended {
-            risk: Risk::Conservative,
-            ladder: Some(Ladder {
-                cadence: LadderCadence::Quarterly,
-                months: 12,
-                sizing: LadderSizing::Equal
+            risk: Risk::CONSERVATIVE,
+            ladder: Some(LadderSettings {
+                cadence: Cadence::Quarterly,
+                period_months: 12,
+                sizing: TrancheSizing::EqualSlices
             })
         }
     );
