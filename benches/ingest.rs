@@ -125,19 +125,18 @@ fn main() {
         ..SynthConfig::default()
     };
     let t = Instant::now();
-    let mut df = synth::generate(&cfg).expect("generate");
-    let rows = df.height();
+    let mut export = synth::generate(&cfg).expect("generate");
+    let rows = export.rows();
     eprintln!("generated {rows} rows in {:.1}s", t.elapsed().as_secs_f64());
     let parquet = dir.path().join("focus.parquet");
-    synth::write_parquet(&mut df, std::fs::File::create(&parquet).expect("create"))
+    export
+        .write_parquet(std::fs::File::create(&parquet).expect("create"))
         .expect("parquet");
     let csv = dir.path().join("focus.csv");
-    CsvWriter::new(std::fs::File::create(&csv).expect("create"))
-        .include_header(true)
-        .with_datetime_format(Some("%Y-%m-%dT%H:%M:%SZ".into()))
-        .finish(&mut df)
+    export
+        .write_csv(std::fs::File::create(&csv).expect("create"))
         .expect("csv");
-    drop(df);
+    drop(export);
     let size = |p: &PathBuf| {
         std::fs::metadata(p)
             .map(|m| m.len() as f64 / 1e6)
