@@ -40,10 +40,11 @@
 //! tranche covers hours after the lump has expired, which the decide-now lump cannot buy, and
 //! the ladder can be cheaper.
 //!
-//! Both are evaluated by one routine on the same paths: expected cost (full-term commitments
-//! at effective rates + expected on-demand), savings, coverage, utilisation, the share of
-//! paths on which the plan costs more than all on-demand, and savings on the paths at the
-//! 10th/50th/90th percentile of residual demand (the ordering of
+//! Both are schedules of purchases evaluated by the one evaluator,
+//! [`evaluate_schedule`](super::evaluate_schedule), on the same paths: expected cost
+//! (full-term commitments at effective rates + expected on-demand), savings, coverage,
+//! utilisation, the share of paths on which the plan costs more than all on-demand, and
+//! savings on the paths at the 10th/50th/90th percentile of residual demand (the ordering of
 //! [`PoolPlan::savings_p10`](super::PoolPlan::savings_p10)). Every purchase has the exact
 //! finance summary of [`PurchaseFinance`]; commitments fill the residual bottom-up in purchase
 //! order (long tranches oldest first, then the short purchases).
@@ -51,13 +52,14 @@
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::finance::{Layer, PlanOptions};
+use super::evaluate::PlanOptions;
 use super::optimizer::PoolProblem;
+use super::schedule::{ScheduleOutcome, ScheduledPurchase};
 use super::types::{
     Demand, FinanceParams, HOURS_PER_MONTH, Levels, OfferChoice, PlanError, Pricing,
     PurchaseFinance, TermKind,
 };
-use crate::money::{Money, Rate};
+use crate::money::Money;
 
 /// How often a tranche is bought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -140,7 +142,9 @@ pub struct ScheduleFigures {
     pub coverage: f64,
     /// Expected share of committed unit-hours (quantity × full term) used.
     pub utilisation: f64,
-    /// Share of paths on which the plan costs more than serving everything on demand.
+    /// Share of paths on which the plan costs more than serving everything on demand
+    /// ([`ScheduleOutcome::prob_loss`]: path savings rounded to the currency's minor unit
+    /// below zero).
     pub prob_below_break_even: f64,
     /// Savings on the path at the 10th percentile of total residual demand.
     pub savings_p10: Money,
@@ -193,19 +197,36 @@ pub struct LadderPlan {
     pub cash_flow: Vec<LadderMonth>,
 }
 
-/// One purchase of a schedule.
-struct Buy<'a> {
-    offer: &'a OfferChoice,
-    kind: TermKind,
-    h0: usize,
-    q: f64,
-}
-
-impl Buy<'_> {
-    fn end(&self) -> usize {
-        self.h0.saturating_add(self.offer.term_hours)
+impl ScheduleFigures {
+    /// The figures of an evaluated schedule.
+    fn of(o: &ScheduleOutcome) -> Self {
+        ScheduleFigures {
+            expected_cost: o.expected_cost,
+            expected_savings: o.expected_savings,
+            commitment_cost: o.commitment_cost,
+            coverage: o.coverage,
+            utilisation: o.utilisation,
+            prob_below_break_even: o.prob_loss,
+            savings_p10: o.savings_at_demand_rank(0.1),
+            savings_p50: o.savings_at_demand_rank(0.5),
+            savings_p90: o.savings_at_demand_rank(0.9),
+        }
     }
 }
+
+/// A purchase of the ladder's schedule and its term kind.
+fn buy(offer: &OfferChoice, kind: TermKind, start_hour: usize, quantity: f64) -> Buy {
+    (
+        ScheduledPurchase {
+            offer: offer.clone(),
+            start_hour,
+            quantity,
+        },
+        kind,
+    )
+}
+
+type Buy = (ScheduledPurchase, TermKind);
 
 /// Plans the lump (as [`super::optimize`] does) and ladders it.
 pub fn plan_ladder(
@@ -338,15 +359,10 @@ impl PoolProblem {
                 }
             }
         }
-        let mut buys: Vec<Buy<'_>> = starts
+        let mut buys: Vec<Buy> = starts
             .iter()
             .zip(&qs)
-            .map(|(&h0, &q)| Buy {
-                offer: laddered,
-                kind,
-                h0,
-                q,
-            })
+            .map(|(&h0, &q)| buy(laddered, kind, h0, q))
             .collect();
 
         // The other purchases: best response of the short-term offer to the ladder.
@@ -371,85 +387,57 @@ impl PoolProblem {
                 let first = offset / self.block;
                 for (j, q) in per_block.into_iter().enumerate() {
                     let year = first + j;
-                    buys.push(Buy {
-                        offer: sh,
-                        kind: TermKind::Short { year },
-                        h0: year * self.block,
-                        q,
-                    });
+                    buys.push(buy(sh, TermKind::Short { year }, year * self.block, q));
                 }
             }
         }
 
-        // The lump as a schedule.
-        let mut lump_buys = Vec::new();
-        if let Some(lo) = &self.long {
-            lump_buys.push(Buy {
-                offer: lo,
-                kind: TermKind::Long,
-                h0: 0,
-                q: lump.three_year,
-            });
-        }
-        if let Some(sh) = &self.short {
-            for (k, &q) in lump.one_year.iter().enumerate() {
-                lump_buys.push(Buy {
-                    offer: sh,
-                    kind: TermKind::Short { year: k },
-                    h0: k * self.block,
-                    q,
-                });
-            }
-        }
-
-        let ladder_fig = self.figures(&buys)?;
-        let lump_fig = self.figures(&lump_buys)?;
-        let on_demand_cost = lump_fig
-            .expected_cost
-            .checked_add(lump_fig.expected_savings)?;
-
-        // Finance per purchase: each fills the residual above the earlier purchases.
+        // The ladder and the lump, each a schedule on the same paths.
         let fin = &opts.finance;
-        let mut floor = vec![0.0; t_n];
+        let (purchases, kinds): (Vec<ScheduledPurchase>, Vec<TermKind>) = buys.into_iter().unzip();
+        let (ladder_out, bought) = self.evaluate_purchases(&purchases, Some(&kinds), fin)?;
+        let (lump_purchases, _) = self.schedule_of(lump);
+        let (lump_out, _) = self.evaluate_purchases(&lump_purchases, None, fin)?;
+        let ladder_fig = ScheduleFigures::of(&ladder_out);
+        let lump_fig = ScheduleFigures::of(&lump_out);
+        let on_demand_cost = lump_out.on_demand_cost;
+
+        // Finance per purchase (each fills the residual above the earlier purchases).
         let mut tranches = Vec::new();
         let mut other_purchases = Vec::new();
         let n_tranches = starts.len();
-        for (i, b) in buys.iter().enumerate() {
-            let h1 = b.end().min(t_n);
-            if b.q > 0.0 {
-                let layer = Layer {
-                    offer: b.offer,
-                    kind: b.kind,
-                    lo: floor[b.h0],
-                    w: b.q,
-                    h0: b.h0,
-                    h1,
-                    base: Some(&floor),
-                };
-                let purchase = self.purchase_finance(&layer, fin)?;
-                if i < n_tranches {
-                    tranches.push(Tranche {
-                        index: i,
-                        start: date(fin, b.h0),
-                        expiry_hour: b.end(),
-                        expiry: date(fin, b.end()),
-                        purchase,
-                    });
-                } else {
-                    other_purchases.push(purchase);
-                }
+        let mut bought = bought.into_iter();
+        for (i, b) in purchases.iter().enumerate() {
+            if b.quantity <= 0.0 {
+                continue;
             }
-            for f in &mut floor[b.h0..h1] {
-                *f += b.q;
+            let purchase = bought
+                .next()
+                .ok_or_else(|| PlanError::InvalidInput("a purchase without finance".into()))?;
+            if i < n_tranches {
+                let end = b.start_hour.saturating_add(b.offer.term_hours);
+                tranches.push(Tranche {
+                    index: i,
+                    start: date(fin, b.start_hour),
+                    expiry_hour: end,
+                    expiry: date(fin, end),
+                    purchase,
+                });
+            } else {
+                other_purchases.push(purchase);
             }
         }
 
         // Monthly cash flow of the ladder.
         let cur = self.currency;
-        let months = buys
+        let months = purchases
             .iter()
-            .filter(|b| b.q > 0.0)
-            .map(|b| b.end().div_ceil(HOURS_PER_MONTH))
+            .filter(|b| b.quantity > 0.0)
+            .map(|b| {
+                b.start_hour
+                    .saturating_add(b.offer.term_hours)
+                    .div_ceil(HOURS_PER_MONTH)
+            })
             .max()
             .unwrap_or(0);
         let mut cash_flow: Vec<LadderMonth> = (0..months)
@@ -489,77 +477,15 @@ impl PoolProblem {
             cash_flow,
         })
     }
-
-    /// Evaluates a schedule of purchases on every path.
-    fn figures(&self, buys: &[Buy<'_>]) -> Result<ScheduleFigures, PlanError> {
-        let cur = self.currency;
-        let p = Rate::new(Money::new(self.p, cur));
-        let t_n = self.hours;
-        let s_n = self.paths;
-        let cov = coverage(buys, t_n);
-        let mut od = vec![0.0; s_n];
-        let mut over = vec![0.0; s_n];
-        for s in 0..s_n {
-            let row = &self.residual[s * t_n..(s + 1) * t_n];
-            for (&r, &c) in row.iter().zip(&cov) {
-                od[s] += r;
-                over[s] += (r - c).max(0.0);
-            }
-        }
-        let mut commit = Money::zero(cur);
-        let mut committed = 0.0;
-        for b in buys.iter().filter(|b| b.q > 0.0) {
-            let r = Rate::new(Money::new(b.offer.effective_hourly, cur));
-            let hours = b.q * b.offer.term_hours as f64;
-            commit = commit.checked_add(r.cost_of(hours)?)?;
-            committed += hours;
-        }
-        let mean = |v: &[f64]| v.iter().sum::<f64>() / s_n as f64;
-        let (m_od, m_over) = (mean(&od), mean(&over));
-        let expected_cost = commit.checked_add(p.cost_of(m_over)?)?.round();
-        let on_demand_cost = p.cost_of(m_od)?.round();
-        let mut below = 0usize;
-        let mut path_savings = Vec::with_capacity(s_n);
-        for s in 0..s_n {
-            let saving = p
-                .cost_of(od[s])?
-                .checked_sub(commit.checked_add(p.cost_of(over[s])?)?)?;
-            if saving.amount().is_sign_negative() && !saving.is_zero() {
-                below += 1;
-            }
-            path_savings.push(saving);
-        }
-        let mut order: Vec<usize> = (0..s_n).collect();
-        order.sort_by(|&a, &b| od[a].total_cmp(&od[b]).then(a.cmp(&b)));
-        let at = |q: f64| path_savings[order[(q * (s_n - 1) as f64).round() as usize]].round();
-        Ok(ScheduleFigures {
-            expected_cost,
-            expected_savings: on_demand_cost.checked_sub(expected_cost)?,
-            commitment_cost: commit.round(),
-            coverage: if m_od > 0.0 {
-                (m_od - m_over) / m_od
-            } else {
-                0.0
-            },
-            utilisation: if committed > 0.0 {
-                (m_od - m_over) / committed
-            } else {
-                0.0
-            },
-            prob_below_break_even: below as f64 / s_n as f64,
-            savings_p10: at(0.1),
-            savings_p50: at(0.5),
-            savings_p90: at(0.9),
-        })
-    }
 }
 
 /// Hourly coverage of a schedule inside `[0, hours)`, purchases added in order.
-fn coverage(buys: &[Buy<'_>], hours: usize) -> Vec<f64> {
+fn coverage(buys: &[Buy], hours: usize) -> Vec<f64> {
     let mut cov = vec![0.0; hours];
-    for b in buys {
-        for c in &mut cov[b.h0.min(hours)..b.end().min(hours)] {
-            *c += b.q;
+    for (b, _) in buys {
+        let end = b.start_hour.saturating_add(b.offer.term_hours);
+        for c in &mut cov[b.start_hour.min(hours)..end.min(hours)] {
+            *c += b.quantity;
         }
     }
     cov

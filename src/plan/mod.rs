@@ -47,12 +47,16 @@
 //! Ladders (the purchase split into monthly or quarterly tranches with staggered
 //! expirations, compared with the lump): see [`ladder`].
 //!
+//! Evaluation: every set of purchases on demand paths — the optimizer's levels
+//! ([`PoolProblem::evaluate`]), the ladder and the lump it is compared with, any strategy's
+//! purchases — is a schedule evaluated by the one evaluator, [`evaluate_schedule`].
+//!
 //! Money: quantities are `f64`; every amount is produced by [`crate::money::Rate::cost_of`]
 //! and booked with [`crate::money::Money::round`] (half-even); monthly parts come from
 //! [`crate::money::Money::allocate`] so they sum exactly to the totals.
 
 mod baseline;
-mod finance;
+mod evaluate;
 pub mod ladder;
 mod optimizer;
 mod policy;
@@ -61,7 +65,7 @@ mod schedule;
 mod types;
 
 pub use baseline::lookback_replay;
-pub use finance::{PlanOptions, hindsight, optimize};
+pub use evaluate::{PlanOptions, hindsight, optimize};
 pub use ladder::{
     Cadence, LadderMonth, LadderPlan, LadderSettings, ScheduleFigures, Tranche, TrancheSizing,
     plan_ladder,

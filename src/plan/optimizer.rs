@@ -8,7 +8,7 @@ use crate::money::{Currency, Money, Rate};
 /// A prepared pool: residual demand, the chosen offer per term and the year structure.
 ///
 /// Build it once with [`PoolProblem::new`], then ask for optimal levels under any risk,
-/// round them to whole units, or evaluate any levels (see `evaluate` in the finance module).
+/// round them to whole units, or evaluate any levels ([`PoolProblem::evaluate`]).
 #[derive(Debug, Clone)]
 pub struct PoolProblem {
     /// Residual demand, path-major: `residual[s * hours + t]`.

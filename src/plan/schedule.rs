@@ -23,14 +23,30 @@
 //!   break-even month = first month where the cumulative usage value reaches the cumulative
 //!   cash paid.
 //!
+//! * Per purchase (when asked, see [`PoolProblem::evaluate`](super::PoolProblem::evaluate)
+//!   and the [ladder](super::ladder)): purchases fill the residual bottom-up in their order;
+//!   purchase `i` uses `min(q_i, max(0, R − F_i))` at hour `t`, where `F_i` is the coverage of
+//!   the purchases before it active at `t`. Its exact finance summary ([`PurchaseFinance`]):
+//!   upfront, recurring, commitment total (cash), usage value, savings, ESR, ROI, utilisation
+//!   of its full term, the share of paths below break-even, and its monthly cash, amortised
+//!   and usage-value flows from its purchase (allocated so they sum to its totals), with NPV
+//!   and break-even counted from its own purchase month.
+//!
+//! This is the one evaluator of purchases on demand paths: the optimizer's levels
+//! ([`PoolProblem::evaluate`](super::PoolProblem::evaluate)) and the ladder's figures are
+//! schedules evaluated here.
+//!
 //! Money is exact: hour sums are converted once per figure with [`Rate::cost_of`] and
 //! rounded half-even at the end.
 
-use rust_decimal::Decimal;
+use rust_decimal::prelude::*;
 use serde::Serialize;
 
-use super::types::{Demand, FinanceParams, HOURS_PER_MONTH, OfferChoice, PlanError};
-use crate::money::{Currency, Money, Rate};
+use super::types::{
+    Demand, FinanceParams, HOURS_PER_MONTH, MonthlyFlow, OfferChoice, PlanError, PurchaseFinance,
+    TermKind,
+};
+use crate::money::{Currency, Money, Rate, quantity_to_decimal};
 
 /// One purchase of a schedule.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,6 +141,10 @@ pub struct ScheduleOutcome {
     /// Savings of each path, in input order (for sums across pools that keep paths aligned).
     #[serde(skip)]
     pub savings_by_path: Vec<Money>,
+    /// Residual unit-hours (demand after existing commitments) of each path over the
+    /// horizon, in input order: the ranking of [`ScheduleOutcome::savings_at_demand_rank`].
+    #[serde(skip)]
+    pub residual_hours_by_path: Vec<f64>,
     /// Net present value of the cash view (usage value − cash) at the cost of capital.
     pub npv: Money,
     /// First month (1-based, 730-hour months) in which the cumulative usage value reaches
@@ -134,6 +154,75 @@ pub struct ScheduleOutcome {
     pub cumulative_net: Vec<Money>,
     /// The requested periods, in order.
     pub periods: Vec<PeriodOutcome>,
+}
+
+impl ScheduleOutcome {
+    /// Savings on the path ranked `q` (in `[0, 1]`) by residual demand: paths sorted by
+    /// [`ScheduleOutcome::residual_hours_by_path`] (ties: input order), the one at position
+    /// `round(q · (S − 1))`. This is how [`PoolPlan::savings_p10`](super::PoolPlan::savings_p10)
+    /// and the ladder's figures read "the p10 path"; [`ScheduleOutcome::savings`] holds the
+    /// quantiles of the savings themselves instead.
+    pub fn savings_at_demand_rank(&self, q: f64) -> Money {
+        let r = &self.residual_hours_by_path;
+        let mut order: Vec<usize> = (0..r.len()).collect();
+        order.sort_by(|&a, &b| r[a].total_cmp(&r[b]).then(a.cmp(&b)));
+        let i = (q.clamp(0.0, 1.0) * (order.len() - 1) as f64).round() as usize;
+        self.savings_by_path[order[i]]
+    }
+}
+
+/// Demand as the evaluator reads it: demand paths with the existing coverage (the public
+/// entry point), or a prepared pool's residual, path-major (the optimizer's adapters).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Paths<'a> {
+    /// Demand paths and the existing coverage per hour (validated by the caller).
+    Demand {
+        demand: &'a Demand,
+        existing: &'a [f64],
+    },
+    /// Residual demand `residual[s * hours + t]`, finite and ≥ 0 (existing coverage 0).
+    Residual {
+        residual: &'a [f64],
+        paths: usize,
+        hours: usize,
+    },
+}
+
+impl<'a> Paths<'a> {
+    fn hours(&self) -> usize {
+        match self {
+            Paths::Demand { demand, .. } => demand.hours,
+            Paths::Residual { hours, .. } => *hours,
+        }
+    }
+
+    fn paths(&self) -> usize {
+        match self {
+            Paths::Demand { demand, .. } => demand.paths.len(),
+            Paths::Residual { paths, .. } => *paths,
+        }
+    }
+
+    /// Demand and residual of path `s`; `buf` holds the residual when it is computed.
+    fn row<'b>(&self, s: usize, buf: &'b mut Vec<f64>) -> (&'b [f64], &'b [f64])
+    where
+        'a: 'b,
+    {
+        match *self {
+            Paths::Demand { demand, existing } => {
+                let path = &demand.paths[s];
+                buf.clear();
+                buf.extend(path.iter().zip(existing).map(|(&d, &e)| (d - e).max(0.0)));
+                (path.as_slice(), buf.as_slice())
+            }
+            Paths::Residual {
+                residual, hours, ..
+            } => {
+                let row = &residual[s * hours..(s + 1) * hours];
+                (row, row)
+            }
+        }
+    }
 }
 
 /// Lower empirical quantile of sorted values.
@@ -188,6 +277,35 @@ pub fn evaluate_schedule(
             ));
         }
     }
+    let paths = Paths::Demand { demand, existing };
+    let (outcome, _) = evaluate(
+        paths,
+        on_demand_hourly,
+        currency,
+        purchases,
+        periods,
+        finance,
+        None,
+    )?;
+    Ok(outcome)
+}
+
+/// [`evaluate_schedule`] on validated paths; with `kinds` (one per purchase) also the finance
+/// summary of every purchase with a positive quantity, in purchase order.
+pub(crate) fn evaluate(
+    paths: Paths<'_>,
+    on_demand_hourly: Decimal,
+    currency: Currency,
+    purchases: &[ScheduledPurchase],
+    periods: &[(usize, usize)],
+    finance: &FinanceParams,
+    kinds: Option<&[TermKind]>,
+) -> Result<(ScheduleOutcome, Vec<PurchaseFinance>), PlanError> {
+    let t_n = paths.hours();
+    let s_n = paths.paths();
+    if t_n == 0 || s_n == 0 {
+        return Err(PlanError::InvalidInput("no demand to evaluate".into()));
+    }
     if purchases
         .iter()
         .any(|b| !b.quantity.is_finite() || b.quantity < 0.0 || b.offer.term_hours == 0)
@@ -227,10 +345,12 @@ pub fn evaluate_schedule(
         .max(t_n)
         .div_ceil(HOURS_PER_MONTH);
     let mut used_month = vec![0.0; months];
-    for (s, path) in demand.paths.iter().enumerate() {
+    let mut buf = Vec::new();
+    for s in 0..s_n {
+        let (path, res) = paths.row(s, &mut buf);
         for t in 0..t_n {
             let d = path[t];
-            let r = (d - existing[t]).max(0.0);
+            let r = res[t];
             let o = (r - cov[t]).max(0.0);
             res_tot[s] += r;
             over_tot[s] += o;
@@ -400,7 +520,13 @@ pub fn evaluate_schedule(
         cumulative_net.push(cum.round());
     }
 
-    Ok(ScheduleOutcome {
+    let bought = match kinds {
+        Some(kinds) => {
+            purchase_finances(paths, on_demand_hourly, currency, purchases, kinds, finance)?
+        }
+        None => Vec::new(),
+    };
+    let outcome = ScheduleOutcome {
         on_demand_cost,
         expected_savings: on_demand_cost.checked_sub(expected_cost)?,
         expected_cost,
@@ -423,10 +549,209 @@ pub fn evaluate_schedule(
         },
         prob_loss: losses as f64 / s_n as f64,
         savings_by_path,
+        residual_hours_by_path: res_tot,
         npv: Money::new(npv, currency).round(),
         break_even_month,
         cumulative_net,
         periods: out_periods,
+    };
+    Ok((outcome, bought))
+}
+
+fn ratio(num: Money, den: Money) -> Option<Decimal> {
+    if den.is_zero() {
+        return None;
+    }
+    num.amount()
+        .checked_div(den.amount())
+        .map(|r| r.round_dp_with_strategy(6, RoundingStrategy::MidpointNearestEven))
+}
+
+/// The finance summary of every purchase with a positive quantity, in purchase order: each
+/// fills the residual above the purchases before it (bottom-up in purchase order).
+fn purchase_finances(
+    paths: Paths<'_>,
+    on_demand_hourly: Decimal,
+    currency: Currency,
+    purchases: &[ScheduledPurchase],
+    kinds: &[TermKind],
+    fin: &FinanceParams,
+) -> Result<Vec<PurchaseFinance>, PlanError> {
+    if kinds.len() != purchases.len() {
+        return Err(PlanError::InvalidInput(
+            "one term kind per purchase is needed".into(),
+        ));
+    }
+    let t_n = paths.hours();
+    let mut floor = vec![0.0; t_n];
+    let mut out = Vec::new();
+    for (b, &kind) in purchases.iter().zip(kinds) {
+        let (h0, h1) = (b.start_hour.min(t_n), b.end().min(t_n));
+        if b.quantity > 0.0 {
+            out.push(purchase_finance(
+                paths,
+                on_demand_hourly,
+                currency,
+                b,
+                kind,
+                &floor,
+                fin,
+            )?);
+        }
+        for f in &mut floor[h0..h1] {
+            *f += b.quantity;
+        }
+    }
+    Ok(out)
+}
+
+/// One purchase as the layer `[floor_t, floor_t + q)` of the residual over its hours inside
+/// the horizon.
+fn purchase_finance(
+    paths: Paths<'_>,
+    on_demand_hourly: Decimal,
+    cur: Currency,
+    b: &ScheduledPurchase,
+    kind: TermKind,
+    floor: &[f64],
+    fin: &FinanceParams,
+) -> Result<PurchaseFinance, PlanError> {
+    let o = &b.offer;
+    let term = o.term_hours;
+    let t_n = paths.hours();
+    let s_n = paths.paths();
+    let (h0, h1, w) = (b.start_hour, b.end().min(t_n), b.quantity);
+    let p = Rate::new(Money::new(on_demand_hourly, cur));
+    let months = term.div_ceil(HOURS_PER_MONTH);
+    let hour_w: Vec<Decimal> = (0..months)
+        .map(|m| Decimal::from((term - m * HOURS_PER_MONTH).min(HOURS_PER_MONTH) as u64))
+        .collect();
+    // Usage per path and per month (mean over paths).
+    let mut used = vec![0.0; s_n];
+    let mut used_month = vec![0.0; months];
+    let mut window_od = 0.0;
+    let mut buf = Vec::new();
+    for (s, u) in used.iter_mut().enumerate() {
+        let (_, row) = paths.row(s, &mut buf);
+        for (m, um) in used_month.iter_mut().enumerate() {
+            let from = h0 + m * HOURS_PER_MONTH;
+            let to = (from + HOURS_PER_MONTH).min(h1);
+            if from >= to {
+                break;
+            }
+            let mut acc = 0.0;
+            for (i, &r) in row[from..to].iter().enumerate() {
+                acc += (r - floor[from + i]).clamp(0.0, w);
+                window_od += r;
+            }
+            *u += acc;
+            *um += acc / s_n as f64;
+        }
+    }
+    window_od /= s_n as f64;
+    let committed = w * term as f64;
+    let mean_used = used.iter().sum::<f64>() / s_n as f64;
+    let break_even_share = (o.effective_hourly / on_demand_hourly)
+        .to_f64()
+        .unwrap_or(1.0);
+    let below = used
+        .iter()
+        .filter(|&&u| u < break_even_share * committed)
+        .count();
+
+    let upfront_total = Rate::new(Money::new(o.upfront_per_unit, cur))
+        .cost_of(w)?
+        .round();
+    let recurring = Rate::new(Money::new(o.recurring_hourly, cur));
+    let recurring_total = recurring.cost_of(committed)?.round();
+    let recurring_monthly = recurring.cost_of(w * HOURS_PER_MONTH as f64)?.round();
+    let commitment_total = upfront_total.checked_add(recurring_total)?;
+    let expected_usage_value = p.cost_of(mean_used)?.round();
+    let expected_savings = expected_usage_value.checked_sub(commitment_total)?;
+    let window_value = p.cost_of(window_od)?.round();
+
+    let rec_parts = recurring_total.allocate(&hour_w)?;
+    let amort_parts = commitment_total.allocate(&hour_w)?;
+    let usage_w: Vec<Decimal> = used_month
+        .iter()
+        .map(|&u| quantity_to_decimal(u))
+        .collect::<Result<_, _>>()?;
+    let usage_parts = if usage_w.iter().any(|w| !w.is_zero()) {
+        expected_usage_value.allocate(&usage_w)?
+    } else {
+        vec![Money::zero(cur); months]
+    };
+
+    let monthly_rate = fin
+        .annual_cost_of_capital
+        .checked_div(Decimal::from(12))
+        .ok_or(PlanError::Overflow("monthly rate"))?;
+    let factor = Decimal::ONE
+        .checked_add(monthly_rate)
+        .ok_or(PlanError::Overflow("discount factor"))?;
+    if factor <= Decimal::ZERO {
+        return Err(PlanError::Overflow("discount factor <= 0"));
+    }
+    let mut npv = -upfront_total.amount();
+    let mut disc = Decimal::ONE;
+    let mut cum = Decimal::ZERO;
+    let mut break_even_month = None;
+    let mut monthly = Vec::with_capacity(months);
+    for m in 0..months {
+        let cash = if m == 0 {
+            rec_parts[m].checked_add(upfront_total)?
+        } else {
+            rec_parts[m]
+        };
+        cum += usage_parts[m].amount() - cash.amount();
+        if break_even_month.is_none() && cum >= Decimal::ZERO {
+            break_even_month = Some(m + 1);
+        }
+        disc = disc
+            .checked_div(factor)
+            .ok_or(PlanError::Overflow("discounting"))?;
+        let net = usage_parts[m].amount() - rec_parts[m].amount();
+        npv = net
+            .checked_mul(disc)
+            .and_then(|x| x.checked_add(npv))
+            .ok_or(PlanError::Overflow("npv"))?;
+        let start_hour = h0 + m * HOURS_PER_MONTH;
+        monthly.push(MonthlyFlow {
+            month: m + 1,
+            start_hour,
+            start: fin
+                .start
+                .and_then(|t| t.checked_add_signed(chrono::TimeDelta::hours(start_hour as i64))),
+            cash_outlay: cash,
+            amortised_cost: amort_parts[m],
+            expected_usage_value: usage_parts[m],
+        });
+    }
+    Ok(PurchaseFinance {
+        offer_id: o.id.clone(),
+        kind,
+        start_hour: h0,
+        term_hours: term,
+        quantity: w,
+        layer_from: floor.get(h0).copied().unwrap_or(0.0),
+        upfront_total,
+        recurring_monthly,
+        effective_hourly: Money::new(o.effective_hourly, cur),
+        commitment_total,
+        expected_usage_value,
+        expected_savings,
+        savings_pct: ratio(expected_savings, window_value),
+        esr: ratio(expected_savings, expected_usage_value),
+        roi: ratio(expected_savings, commitment_total),
+        break_even_month,
+        npv: Money::new(npv, cur).round(),
+        utilisation: if committed > 0.0 {
+            mean_used / committed
+        } else {
+            0.0
+        },
+        prob_below_break_even: below as f64 / s_n as f64,
+        monthly,
     })
 }
 
