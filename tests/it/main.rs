@@ -18,6 +18,7 @@ mod cli_forecast;
 mod common;
 mod demo;
 mod demo_report;
+mod evaluate_agree;
 mod focus_spec_commitments;
 mod forecast;
 mod ingest_props;
