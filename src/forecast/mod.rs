@@ -19,6 +19,7 @@
 
 pub mod anomaly;
 mod backtest;
+mod batch;
 mod conformal;
 mod demand;
 mod engine;
@@ -39,6 +40,7 @@ use std::fmt;
 pub use backtest::{
     BacktestConfig, BacktestResult, Scores, WindowResult, backtest, backtest_all, combine_backtests,
 };
+pub use batch::{SeriesError, evaluate_all, forecast_all};
 pub use conformal::{
     CalibrationMode, Calibrator, ConformalConfig, EVAL_LEVELS, QuantileForecast, STANDARD_LEVELS,
 };

@@ -14,7 +14,7 @@ use super::error::{IngestError, did_you_mean};
 use super::source::{SourceFile, list_columns};
 
 /// A billing export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// FinOps FOCUS 1.0, 1.1 or 1.2.
