@@ -7,13 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
-mod forecast_cli;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-mod plan_cli;
-mod report_cli;
 
 fn main() -> ExitCode {
     let parsed = match cli::Cli::try_parse() {

@@ -6,6 +6,9 @@ pub trait Progress: Sync {
     fn start(&self, what: &str, total: usize);
     /// One step of the current stage is done.
     fn inc(&self);
+    /// The current stage is over (a bar is cleared); the next [`Progress::start`] begins a new
+    /// one. Does nothing by default.
+    fn finish(&self) {}
 }
 
 /// No progress output.

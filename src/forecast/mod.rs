@@ -19,6 +19,7 @@
 
 pub mod anomaly;
 mod backtest;
+mod batch;
 mod conformal;
 mod demand;
 mod engine;
@@ -41,6 +42,7 @@ use crate::series::Granularity;
 pub use backtest::{
     BacktestConfig, BacktestResult, Scores, WindowResult, backtest, backtest_all, combine_backtests,
 };
+pub use batch::{SeriesError, evaluate_all, forecast_all};
 pub use conformal::{
     CalibrationMode, Calibrator, ConformalConfig, EVAL_LEVELS, QuantileForecast, STANDARD_LEVELS,
 };

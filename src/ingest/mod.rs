@@ -64,7 +64,7 @@ pub(crate) fn every(g: Granularity) -> &'static str {
 }
 
 /// Which quantity the series aggregate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Measure {
     /// Consumed quantity (instance-hours, GB-months, requests, ...).

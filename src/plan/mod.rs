@@ -71,7 +71,10 @@ pub use ladder::{
     plan_ladder,
 };
 pub use optimizer::PoolProblem;
-pub use policy::{RealisedPool, realised};
+pub use policy::{
+    Decision, LOOKBACK_30D, MIN_HISTORY_DAYS, PolicyBacktest, PolicyError, PolicySettings,
+    PolicyTotals, RealisedPool, backtest_policy, history_before, realised,
+};
 pub(crate) use portfolio::offer_choices;
 pub use portfolio::{
     Baseline, PeriodFlow, PoolResult, Portfolio, PortfolioSettings, Skipped, cash_flow, plan_pool,

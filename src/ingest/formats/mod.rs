@@ -29,7 +29,7 @@ pub use tidy::TidyColumns;
 use tidy::{TIDY_QUANTITY, TIDY_TIME, first_named, tidy_mapping};
 
 /// A billing export format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// FinOps FOCUS 1.0, 1.1 or 1.2.

@@ -1,63 +1,21 @@
-//! Runner of `capplan report` and `capplan demo`: read the plan file, run it, write the report
+//! `capplan report` and `capplan demo`: read the plan file, run it, write the report
 //! and its exports, print where they are; exit 3 on an over-budget quarter when asked.
 
-use std::io::IsTerminal;
 use std::path::Path;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use capplan::progress::Progress;
 use capplan::report::{self, ReportData, RunOptions};
 use capplan::scenario::ScenarioFile;
 
-use crate::cli::{DemoArgs, ReportArgs, UsageError};
+use super::args::{DemoArgs, ReportArgs, UsageError};
+use super::output::Bar;
 
 /// A forecast quarter over budget with `--fail-on-budget` (exit code 3).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct OverBudget(pub String);
-
-/// A bar per stage on stderr when it is a terminal; nothing otherwise.
-struct Bar {
-    bar: Mutex<Option<ProgressBar>>,
-    enabled: bool,
-}
-
-impl Progress for Bar {
-    fn start(&self, what: &str, total: usize) {
-        if !self.enabled {
-            return;
-        }
-        let mut g = self.bar.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(b) = g.take() {
-            b.finish_and_clear();
-        }
-        let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        if let Ok(style) =
-            ProgressStyle::with_template("{msg:28} [{bar:30}] {pos}/{len} {elapsed} (eta {eta})")
-        {
-            b.set_style(style.progress_chars("=> "));
-        }
-        b.set_message(what.to_owned());
-        *g = Some(b);
-    }
-
-    fn inc(&self) {
-        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            b.inc(1);
-        }
-    }
-}
-
-impl Bar {
-    fn finish(&self) {
-        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            b.finish_and_clear();
-        }
-    }
-}
+pub(crate) struct OverBudget(pub(crate) String);
 
 fn load_plan(path: &Path) -> Result<ScenarioFile> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -80,10 +38,7 @@ fn run_and_write(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let bar = Bar {
-        bar: Mutex::new(None),
-        enabled: std::io::stderr().is_terminal(),
-    };
+    let bar = Bar::stages();
     let data = report::run(&plan, base, &RunOptions { as_of }, &bar).map_err(|e| {
         bar.finish();
         if e.is_input_error() {
@@ -102,7 +57,8 @@ fn run_and_write(
     Ok(data)
 }
 
-pub fn report_cmd(args: ReportArgs) -> Result<()> {
+/// Runs `capplan report`.
+pub(crate) fn report_cmd(args: ReportArgs) -> Result<()> {
     let data = run_and_write(&args.config, args.as_of, &args.out)?;
     if args.fail_on_budget {
         let mut over: Vec<String> = data
@@ -143,7 +99,8 @@ pub fn report_cmd(args: ReportArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn demo_cmd(args: DemoArgs) -> Result<()> {
+/// Runs `capplan demo`.
+pub(crate) fn demo_cmd(args: DemoArgs) -> Result<()> {
     if !args.config.exists() {
         return Err(UsageError(format!(
             "{} not found: run `capplan demo` from the repository root (or pass --config)",

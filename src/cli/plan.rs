@@ -1,29 +1,27 @@
-//! Runner of `capplan plan`: read the rate card and inventory, aggregate hourly usage by the
-//! dimensions the pools match on, forecast the covered series over the horizon (in parallel),
-//! plan every pool, print the recommendation table and the baselines, write JSON or CSV.
+//! `capplan plan` and `capplan backtest-plan`: read the rate card and inventory, aggregate
+//! hourly usage by the dimensions the pools match on, then either forecast the covered series
+//! over the horizon and plan every pool (printing the recommendation table and the baselines,
+//! writing JSON or CSV), or run the library's policy backtest ([`backtest_policy`]) and print
+//! its realised costs.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use chrono::{TimeZone, Utc};
 use serde::Serialize;
 
 use capplan::export;
-use capplan::forecast::ForecastSettings;
+use capplan::forecast::{ForecastSettings, forecast_all};
 use capplan::ingest::{self, AggregateOptions, Measure};
 use capplan::plan::{
-    Cadence, FinanceParams, LadderSettings, Portfolio, PortfolioSettings, RealisedPool, Risk,
-    TrancheSizing, plan_portfolio, realised,
+    LOOKBACK_30D, LadderSettings, MIN_HISTORY_DAYS, PolicyBacktest, PolicyError, PolicySettings,
+    Portfolio, PortfolioSettings, Risk, backtest_policy, history_before, plan_portfolio,
 };
 use capplan::pricing::{Inventory, RateCard};
+use capplan::progress::Progress as _;
 use capplan::series::{Granularity, UsageSeries};
-use chrono::Datelike;
-use rust_decimal::Decimal;
 
-use crate::cli::{
-    BacktestPlanArgs, LadderCadence, LadderSizingArg, PlanArgs, RiskArg, UsageError, truncate,
-};
-use crate::forecast_cli::{forecast_all, out_ext};
+use super::args::{BacktestPlanArgs, InputArgs, PlanArgs, UsageError};
+use super::output::{Bar, out_ext, truncate};
 
 fn read(path: &std::path::Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
@@ -37,7 +35,7 @@ struct Inputs {
 }
 
 fn load_inputs(
-    input: &crate::cli::InputArgs,
+    input: &InputArgs,
     rates: &std::path::Path,
     inventory: Option<&std::path::Path>,
 ) -> Result<Inputs> {
@@ -94,40 +92,8 @@ fn load_inputs(
     })
 }
 
-/// The series cut at `date` (history strictly before it).
-fn history_before(
-    series: &[UsageSeries],
-    date: chrono::NaiveDate,
-    flag: &str,
-) -> Result<Vec<UsageSeries>> {
-    let cut = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
-    let mut out: Vec<UsageSeries> = series.to_vec();
-    for s in &mut out {
-        let keep = (cut - s.start).num_hours().clamp(0, s.values.len() as i64) as usize;
-        s.values.truncate(keep);
-        if let Some(c) = s.cost.as_mut() {
-            c.truncate(keep);
-        }
-    }
-    out.retain(|s| !s.values.is_empty());
-    if out.is_empty() || out.iter().any(|s| s.time_at(s.values.len()) < cut) {
-        return Err(UsageError(format!(
-            "{flag} {date}: the data must reach that date (it ends earlier or starts later)"
-        ))
-        .into());
-    }
-    Ok(out)
-}
-
-fn risk_of(r: RiskArg) -> Risk {
-    match r {
-        RiskArg::Conservative => Risk::CONSERVATIVE,
-        RiskArg::Balanced => Risk::BALANCED,
-        RiskArg::Aggressive => Risk::AGGRESSIVE,
-    }
-}
-
-pub fn plan_cmd(args: PlanArgs) -> Result<()> {
+/// Runs `capplan plan`.
+pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
     let ext = out_ext(&args.out, &["json", "csv"])?;
     if args.paths == 0 {
         return Err(UsageError("--paths must be at least 1".into()).into());
@@ -138,12 +104,13 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         series,
     } = load_inputs(&args.input, &args.rates, args.inventory.as_deref())?;
     let series = match args.as_of {
-        Some(date) => history_before(&series, date, "--as-of")?,
+        Some(date) => history_before(&series, date).map_err(|e| policy_error(e, "--as-of", ""))?,
         None => series,
     };
     let forecasts = forecast_all(
         &series,
         &ForecastSettings::new(args.horizon.steps(3600)),
+        &Bar::series(),
         "forecasting",
     )?;
     let risk = match (args.risk_quantile, args.risk_cvar) {
@@ -157,18 +124,12 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         (None, Some(a)) => {
             return Err(UsageError(format!("--risk-cvar {a}: use a value in (0, 1]")).into());
         }
-        (None, None) => risk_of(args.risk),
+        (None, None) => args.risk.into(),
     };
     let ladder = args.ladder.map(|c| LadderSettings {
-        cadence: match c {
-            LadderCadence::Monthly => Cadence::Monthly,
-            LadderCadence::Quarterly => Cadence::Quarterly,
-        },
+        cadence: c.into(),
         period_months: args.ladder_months,
-        sizing: match args.ladder_sizing {
-            LadderSizingArg::Equal => TrancheSizing::EqualSlices,
-            LadderSizingArg::Sequential => TrancheSizing::Sequential,
-        },
+        sizing: args.ladder_sizing.into(),
     });
     let psettings = PortfolioSettings {
         risk,
@@ -195,7 +156,7 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
         let risk_label = match risk {
             Risk::Quantile(q) if args.risk_quantile.is_some() => format!("quantile {q}"),
             Risk::Cvar(a) => format!("cvar {a}"),
-            _ => risk_name(args.risk).to_owned(),
+            _ => args.risk.name().to_owned(),
         };
         let file = File {
             as_of: forecasts[0].forecast.start.to_rfc3339(),
@@ -214,14 +175,6 @@ pub fn plan_cmd(args: PlanArgs) -> Result<()> {
     print_plan(&mut out, &portfolio, &rows)?;
     writeln!(out, "Wrote {}", args.out.display())?;
     Ok(())
-}
-
-fn risk_name(r: RiskArg) -> &'static str {
-    match r {
-        RiskArg::Conservative => "conservative",
-        RiskArg::Balanced => "balanced",
-        RiskArg::Aggressive => "aggressive",
-    }
 }
 
 const HEADER: [&str; 16] = [
@@ -407,7 +360,8 @@ fn print_plan(out: &mut impl Write, p: &Portfolio, rows: &[Vec<String>]) -> std:
     Ok(())
 }
 
-pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
+/// Runs `capplan backtest-plan` (the policy backtest, [`backtest_policy`]).
+pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
     let ext = match &args.out {
         Some(p) => Some(out_ext(p, &["json", "csv"])?),
         None => None,
@@ -417,74 +371,22 @@ pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         inventory,
         series,
     } = load_inputs(&args.input, &args.rates, args.inventory.as_deref())?;
-    let hours = args.horizon.steps(3600);
-    let start = series.iter().map(|s| s.start).min().expect("non-empty");
-    let end = series
-        .iter()
-        .map(|s| s.time_at(s.values.len()))
-        .max()
-        .expect("non-empty");
-    let dates: Vec<chrono::NaiveDate> = if args.decision.is_empty() {
-        // Quarter starts with at least 180 days of history before and the horizon after.
-        let mut d = chrono::NaiveDate::from_ymd_opt(start.year(), 1, 1).expect("valid");
-        let mut v = Vec::new();
-        while Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            + chrono::Duration::hours(hours as i64)
-            <= end
-        {
-            let t = Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"));
-            if t - start >= chrono::Duration::days(180) {
-                v.push(d);
-            }
-            d = d
-                .checked_add_months(chrono::Months::new(3))
-                .expect("in range");
-        }
-        v
-    } else {
-        args.decision.clone()
+    let settings = PolicySettings {
+        hours: args.horizon.steps(3600),
+        decisions: args.decision.clone(),
+        portfolio: PortfolioSettings {
+            risk: args.risk.into(),
+            paths: args.paths,
+            seed: args.seed,
+            cost_of_capital: args.cost_of_capital,
+            ..PortfolioSettings::default()
+        },
     };
-    if dates.is_empty() {
-        return Err(UsageError(format!(
-            "no decision date has 180 days of history before it and {} of data after it; pass --decision or a shorter --horizon",
-            args.horizon.text
-        ))
-        .into());
-    }
-    let psettings = PortfolioSettings {
-        risk: risk_of(args.risk),
-        paths: args.paths,
-        seed: args.seed,
-        cost_of_capital: args.cost_of_capital,
-        ..PortfolioSettings::default()
-    };
-    let mut results = Vec::new();
-    for date in &dates {
-        let history = history_before(&series, *date, "--decision")?;
-        let t0 = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
-        if t0 + chrono::Duration::hours(hours as i64) > end {
-            return Err(UsageError(format!(
-                "--decision {date}: the data ends before {date} + {}",
-                args.horizon.text
-            ))
-            .into());
-        }
-        let forecasts = forecast_all(
-            &history,
-            &ForecastSettings::new(hours),
-            &format!("forecasting as of {date}"),
-        )?;
-        let portfolio = plan_portfolio(&card, &inventory, &forecasts, &history, &psettings)?;
-        let finance = FinanceParams {
-            annual_cost_of_capital: args.cost_of_capital,
-            start: Some(t0.naive_utc()),
-        };
-        let pools = realised(&card, &inventory, &portfolio, &series, t0, hours, &finance)?;
-        results.push(Decision {
-            date: date.to_string(),
-            pools,
-        });
-    }
+    let bar = Bar::series();
+    let result = backtest_policy(&card, &inventory, &series, &settings, &bar);
+    bar.finish();
+    let PolicyBacktest { decisions, totals } =
+        result.map_err(|e| policy_error(e, "--decision", &args.horizon.text))?;
     let mut rows = Vec::new();
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -504,14 +406,9 @@ pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         "captured",
         "vs 30d"
     )?;
-    let mut total = [Decimal::ZERO; 4];
-    for d in &results {
+    for d in &decisions {
         for p in &d.pools {
-            let lb30 = p
-                .lookback
-                .iter()
-                .find(|(n, _)| n == "lookback 30d")
-                .map(|(_, m)| m.amount());
+            let lb30 = p.lookback_cost(LOOKBACK_30D).map(|m| m.amount());
             let captured = p.savings_captured();
             writeln!(
                 out,
@@ -529,10 +426,6 @@ pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
                 lb30.map(|v| (v - p.capplan.amount()).round_dp(2).to_string())
                     .unwrap_or_else(|| "-".into())
             )?;
-            total[0] += p.on_demand.amount();
-            total[1] += p.capplan.amount();
-            total[2] += lb30.unwrap_or(p.on_demand.amount());
-            total[3] += p.hindsight.amount();
             rows.push(vec![
                 d.date.clone(),
                 p.pool.clone(),
@@ -544,28 +437,24 @@ pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
             ]);
         }
     }
-    let saved = |i: usize| total[0] - total[i];
-    let captured = if saved(3) > Decimal::ZERO {
-        (saved(1) / saved(3)).round_dp(4).to_string()
-    } else {
-        "-".into()
-    };
+    let t = &totals;
     writeln!(
         out,
         "Total: on-demand {}, capplan {} (saves {}), lookback 30d {} (saves {}), hindsight {} (saves {}). Savings captured {}; margin over the 30-day lookback rule {}.",
-        total[0].round_dp(2),
-        total[1].round_dp(2),
-        saved(1).round_dp(2),
-        total[2].round_dp(2),
-        saved(2).round_dp(2),
-        total[3].round_dp(2),
-        saved(3).round_dp(2),
-        captured,
-        (total[2] - total[1]).round_dp(2)
+        t.on_demand.round_dp(2),
+        t.capplan.round_dp(2),
+        (t.on_demand - t.capplan).round_dp(2),
+        t.lookback_30d.round_dp(2),
+        (t.on_demand - t.lookback_30d).round_dp(2),
+        t.hindsight.round_dp(2),
+        (t.on_demand - t.hindsight).round_dp(2),
+        t.savings_captured()
+            .map_or_else(|| "-".to_owned(), |c| c.to_string()),
+        (t.lookback_30d - t.capplan).round_dp(2)
     )?;
     if let (Some(path), Some(ext)) = (&args.out, ext) {
         if ext == "json" {
-            export::write_json(path, &results).context("writing the policy backtest")?;
+            export::write_json(path, &decisions).context("writing the policy backtest")?;
         } else {
             export::write_csv_table(
                 path,
@@ -587,8 +476,23 @@ pub fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct Decision {
-    date: String,
-    pools: Vec<RealisedPool>,
+/// The CLI's message for a policy error: the date errors are usage errors naming `flag`
+/// (`horizon` is the `--horizon` text); forecasting and planning errors keep their chain.
+fn policy_error(e: PolicyError, flag: &str, horizon: &str) -> anyhow::Error {
+    match e {
+        PolicyError::NoDecisionDate { .. } => UsageError(format!(
+            "no decision date has {MIN_HISTORY_DAYS} days of history before it and {horizon} of data after it; pass --decision or a shorter --horizon"
+        ))
+        .into(),
+        PolicyError::NoHistory { date } => UsageError(format!(
+            "{flag} {date}: the data must reach that date (it ends earlier or starts later)"
+        ))
+        .into(),
+        PolicyError::NoActuals { date, .. } => UsageError(format!(
+            "{flag} {date}: the data ends before {date} + {horizon}"
+        ))
+        .into(),
+        PolicyError::Forecast(e) => e.into(),
+        PolicyError::Plan(e) => e.into(),
+    }
 }

@@ -1,0 +1,209 @@
+//! `capplan backtest`: rolling-origin backtest of the forecasting models over every series (in
+//! parallel, with a progress bar on stderr); prints the scores and writes CSV or JSON.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use capplan::export;
+use capplan::forecast::{self, EvaluationSettings, SNAIVE, SeriesEvaluation};
+
+use super::args::BacktestArgs;
+use super::ingest::{load_series, step_seconds};
+use super::output::{Bar, out_ext, truncate};
+
+/// Runs `capplan backtest`.
+pub(crate) fn backtest_cmd(args: BacktestArgs) -> Result<()> {
+    let ext = match &args.out {
+        Some(p) => Some(out_ext(p, &["csv", "json"])?),
+        None => None,
+    };
+    let ingested = load_series(&args.input, &args.series)?;
+    let series = &ingested.series;
+    let step_s = step_seconds(&series[0])?;
+    let granularity = forecast::check_granularity(series[0].granularity)?;
+    let default_step = granularity.mase_season();
+    let settings = EvaluationSettings {
+        horizon: args.horizon.steps(step_s),
+        windows: args.windows,
+        step: args.step.as_ref().map_or(default_step, |s| s.steps(step_s)),
+        min_calibration_windows: args.min_calibration_windows,
+    };
+    let evals = forecast::evaluate_all(
+        series,
+        granularity,
+        &settings,
+        &Bar::series(),
+        "backtesting",
+    )?;
+    let keys: Vec<String> = series.iter().map(|s| s.key.to_string()).collect();
+    let summary = summarise(&evals);
+
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<36} {:<54} {:>4} {:>7} {:>7} {:>7} {:>8} {:>8} {:>6} {:>6} {:>9}",
+        "series",
+        "model",
+        "win",
+        "MASE",
+        "RMSSE",
+        "sMAPE",
+        "pinball",
+        "sCRPS",
+        "cov80",
+        "cov95",
+        "Winkler95"
+    )?;
+    let mut rows = Vec::new();
+    for (key, e) in keys.iter().zip(&evals) {
+        for m in &e.models {
+            writeln!(
+                out,
+                "{:<36} {:<54} {:>4} {:>7.3} {:>7.3} {:>7.2} {:>8.3} {:>8.3} {:>6.1} {:>6.1} {:>9.2}",
+                truncate(key, 36),
+                truncate(
+                    &format!("{}{}", m.model, if m.baseline { " (baseline)" } else { "" }),
+                    54
+                ),
+                m.windows,
+                m.mase,
+                m.rmsse,
+                m.smape,
+                m.pinball,
+                m.scrps,
+                100.0 * m.coverage80,
+                100.0 * m.coverage95,
+                m.winkler95
+            )?;
+            rows.push(vec![
+                key.clone(),
+                m.model.clone(),
+                m.baseline.to_string(),
+                m.windows.to_string(),
+                fmt6(m.mase),
+                fmt6(m.rmsse),
+                fmt6(m.smape),
+                fmt6(m.pinball),
+                fmt6(m.scrps),
+                fmt6(m.coverage80),
+                fmt6(m.coverage95),
+                fmt6(m.winkler95),
+                fmt6(m.raw_coverage80),
+                fmt6(m.raw_coverage95),
+            ]);
+        }
+    }
+    writeln!(
+        out,
+        "Overall ({} series): auto MASE {:.3} vs seasonal naive {:.3} (ratio {:.3}); auto <= seasonal naive on {} of {}; calibrated coverage {:.1} % / {:.1} % (nominal 80 / 95).",
+        evals.len(),
+        summary.auto_mase,
+        summary.snaive_mase,
+        summary.ratio,
+        summary.auto_wins,
+        evals.len(),
+        100.0 * summary.coverage80,
+        100.0 * summary.coverage95
+    )?;
+    writeln!(
+        out,
+        "Scores are means over windows that selection and calibration did not see; MASE/RMSSE use the in-sample seasonal naive scale; sMAPE is on M4's 0-200 scale; pinball and Winkler are divided by the MASE scale."
+    )?;
+    if let (Some(path), Some(ext)) = (&args.out, ext) {
+        if ext == "json" {
+            #[derive(Serialize)]
+            struct Entry<'a> {
+                series: &'a str,
+                evaluation: &'a SeriesEvaluation,
+            }
+            #[derive(Serialize)]
+            struct File<'a> {
+                summary: &'a Summary,
+                series: Vec<Entry<'a>>,
+            }
+            let file = File {
+                summary: &summary,
+                series: keys
+                    .iter()
+                    .zip(&evals)
+                    .map(|(k, e)| Entry {
+                        series: k,
+                        evaluation: e,
+                    })
+                    .collect(),
+            };
+            export::write_json(path, &file).context("writing the backtest")?;
+        } else {
+            export::write_csv_table(
+                path,
+                &[
+                    "series",
+                    "model",
+                    "baseline",
+                    "windows",
+                    "mase",
+                    "rmsse",
+                    "smape",
+                    "pinball",
+                    "scrps",
+                    "coverage80",
+                    "coverage95",
+                    "winkler95",
+                    "raw_coverage80",
+                    "raw_coverage95",
+                ],
+                &rows,
+            )
+            .context("writing the backtest")?;
+        }
+        writeln!(out, "Wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
+fn fmt6(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6}")
+    } else {
+        String::new()
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    series: usize,
+    auto_mase: f64,
+    snaive_mase: f64,
+    ratio: f64,
+    auto_wins: usize,
+    coverage80: f64,
+    coverage95: f64,
+}
+
+fn summarise(evals: &[SeriesEvaluation]) -> Summary {
+    let k = evals.len().max(1) as f64;
+    let (mut a, mut s, mut wins, mut c80, mut c95) = (0.0, 0.0, 0, 0.0, 0.0);
+    for e in evals {
+        let (Some(auto), Some(sn)) = (e.model("auto"), e.model(SNAIVE)) else {
+            continue;
+        };
+        a += auto.mase;
+        s += sn.mase;
+        c80 += auto.coverage80;
+        c95 += auto.coverage95;
+        if auto.mase <= sn.mase {
+            wins += 1;
+        }
+    }
+    Summary {
+        series: evals.len(),
+        auto_mase: a / k,
+        snaive_mase: s / k,
+        ratio: a / s,
+        auto_wins: wins,
+        coverage80: c80 / k,
+        coverage95: c95 / k,
+    }
+}

@@ -1,0 +1,171 @@
+//! What the commands share on the output side: output file names (`out_ext`, sidecars), the
+//! reconciliation and data-quality printers, and `Bar`, the one indicatif implementation of
+//! the library's [`Progress`] (a bar on stderr when it is a terminal, nothing otherwise).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use capplan::ingest::{self, Reconciliation};
+use capplan::progress::Progress;
+
+use super::args::UsageError;
+
+/// The extension of `--out` `path` (lower case) if it is one of `allowed`.
+pub(crate) fn out_ext(path: &Path, allowed: &[&str]) -> Result<String, UsageError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if allowed.contains(&ext.as_str()) {
+        Ok(ext)
+    } else {
+        Err(UsageError(format!(
+            "--out {}: use a file name ending in .{}",
+            path.display(),
+            allowed.join(", .")
+        )))
+    }
+}
+
+/// `series.parquet` → `series.<suffix>` in the same directory.
+pub(crate) fn sidecar(out: &std::path::Path, suffix: &str) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "series".into());
+    out.with_file_name(format!("{stem}.{suffix}"))
+}
+
+/// Prints the reconciliation table (every row used or excluded with a reason).
+pub(crate) fn print_reconciliation(
+    out: &mut impl Write,
+    r: &Reconciliation,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Reconciliation (every row used or excluded with a reason):"
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {:<8} {:>10} {:>22} {:>22}",
+        "reason", "currency", "rows", "billed cost", "effective cost"
+    )?;
+    for t in &r.by_reason {
+        writeln!(
+            out,
+            "  {:<18} {:<8} {:>10} {:>22} {:>22}",
+            t.reason.code(),
+            t.currency,
+            t.totals.rows,
+            t.totals.billed_cost.normalize().to_string(),
+            t.totals.effective_cost.normalize().to_string()
+        )?;
+    }
+    for ct in &r.source {
+        let (cur, t) = (&ct.currency, &ct.totals);
+        writeln!(
+            out,
+            "  {:<18} {:<8} {:>10} {:>22} {:>22}",
+            "= source total",
+            cur,
+            t.rows,
+            t.billed_cost.normalize().to_string(),
+            t.effective_cost.normalize().to_string()
+        )?;
+    }
+    writeln!(
+        out,
+        "  balanced: {}",
+        if r.balanced { "yes (exact)" } else { "NO" }
+    )?;
+    Ok(())
+}
+
+/// Prints the data-quality findings.
+pub(crate) fn print_findings(
+    out: &mut impl Write,
+    findings: &[ingest::Finding],
+) -> std::io::Result<()> {
+    if findings.is_empty() {
+        return writeln!(out, "Data quality: no findings");
+    }
+    writeln!(out, "Data quality:")?;
+    for f in findings {
+        let sev = match f.severity {
+            ingest::Severity::Info => "info",
+            ingest::Severity::Warning => "warn",
+        };
+        writeln!(out, "  [{sev}] {}", f.message)?;
+    }
+    Ok(())
+}
+
+/// `s` cut to `n` characters (the last one `…`).
+pub(crate) fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// A bar per progress stage on stderr when stderr is a terminal; nothing otherwise.
+pub(crate) struct Bar {
+    bar: Mutex<Option<ProgressBar>>,
+    enabled: bool,
+    template: &'static str,
+}
+
+impl Bar {
+    /// Bars counting series (`forecast`, `backtest`, `plan`, `backtest-plan`).
+    pub(crate) fn series() -> Bar {
+        Bar::new("{msg} [{bar:30}] {pos}/{len} series, {elapsed} (eta {eta})")
+    }
+
+    /// Bars of the stages of a plan-file run (`report`, `demo`).
+    pub(crate) fn stages() -> Bar {
+        Bar::new("{msg:28} [{bar:30}] {pos}/{len} {elapsed} (eta {eta})")
+    }
+
+    fn new(template: &'static str) -> Bar {
+        Bar {
+            bar: Mutex::new(None),
+            enabled: std::io::stderr().is_terminal(),
+            template,
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, what: &str, total: usize) {
+        if !self.enabled {
+            return;
+        }
+        let mut g = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = g.take() {
+            b.finish_and_clear();
+        }
+        let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(self.template) {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_message(what.to_owned());
+        *g = Some(b);
+    }
+
+    fn inc(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            b.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b.finish_and_clear();
+        }
+    }
+}
