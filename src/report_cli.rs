@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use capplan::progress::Progress;
-use capplan::report::{self, ReportData, RunOptions};
+use capplan::report::{self, ReportData};
+use capplan::run::{self, RunOptions};
 use capplan::scenario::ScenarioFile;
 
 use crate::cli::{DemoArgs, ReportArgs, UsageError};
@@ -84,7 +85,7 @@ fn run_and_write(
         bar: Mutex::new(None),
         enabled: std::io::stderr().is_terminal(),
     };
-    let data = report::run(&plan, base, &RunOptions { as_of }, &bar).map_err(|e| {
+    let data = run::execute(&plan, base, &RunOptions { as_of }, &bar).map_err(|e| {
         bar.finish();
         if e.is_input_error() {
             anyhow::Error::new(UsageError(e.to_string()))
