@@ -34,6 +34,9 @@ pub(crate) struct Forecasts {
     pub(crate) event_sets: Vec<EventSet>,
 }
 
+/// A pool not planned: its id and the reason.
+pub(crate) type Skipped = (String, String);
+
 /// Everything computed for one planned pool.
 pub(crate) struct PoolRun {
     pub(crate) pool_id: String,
@@ -145,7 +148,7 @@ pub(crate) fn plan_pools(
     primary_idx: usize,
     progress: &dyn Progress,
     warnings: &mut Vec<String>,
-) -> Result<(Vec<PoolRun>, Vec<(String, String)>), RunError> {
+) -> Result<(Vec<PoolRun>, Vec<Skipped>), RunError> {
     let planned_pools: Vec<&Pool> = inp.card.pools().iter().collect();
     progress.start("planning pools", planned_pools.len());
     let mut runs = Vec::new();
