@@ -6,7 +6,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use capplan::progress::Progress;
-use capplan::report::{self, ReportData, RunOptions};
+use capplan::report::{self, ReportData};
+use capplan::run::{self, RunOptions};
 use capplan::scenario::ScenarioFile;
 
 use super::args::{DemoArgs, ReportArgs, UsageError};
@@ -39,7 +40,7 @@ fn run_and_write(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let bar = Bar::stages();
-    let data = report::run(&plan, base, &RunOptions { as_of }, &bar).map_err(|e| {
+    let data = run::execute(&plan, base, &RunOptions { as_of }, &bar).map_err(|e| {
         bar.finish();
         if e.is_input_error() {
             anyhow::Error::new(UsageError(e.to_string()))

@@ -56,12 +56,14 @@
 //! [`crate::money::Money::allocate`] so they sum exactly to the totals.
 
 mod baseline;
+pub mod demand;
 mod evaluate;
 pub mod ladder;
 mod optimizer;
 mod policy;
 mod portfolio;
 mod schedule;
+pub mod strategy;
 mod types;
 
 pub use baseline::lookback_replay;

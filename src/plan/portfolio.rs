@@ -340,11 +340,9 @@ pub fn plan_pool(
         annual_cost_of_capital: settings.cost_of_capital,
         start: Some(start.naive_utc()),
     };
-    let whole_units =
-        !pool.unit().contains('$') && !pool.unit().to_ascii_uppercase().contains("USD");
     let opts = PlanOptions {
         risk: settings.risk,
-        whole_units,
+        whole_units: pool.whole_units(),
         finance: finance.clone(),
     };
     let plan = optimize(&demand, &existing, &pricing, &opts)?;

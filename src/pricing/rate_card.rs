@@ -90,6 +90,12 @@ impl Pool {
     pub fn unit(&self) -> &str {
         &self.unit
     }
+    /// Whether commitments of the pool are bought in whole units: every unit except spend
+    /// units (a unit containing `$` or `USD`, as Savings Plans' dollars per hour), which are
+    /// bought in fractions. The one whole-unit rule of the optimizer and of every strategy.
+    pub fn whole_units(&self) -> bool {
+        !self.unit.contains('$') && !self.unit.to_ascii_uppercase().contains("USD")
+    }
     /// The unit a matching series must have (e.g. "Hours"), if the card says.
     pub fn series_unit(&self) -> Option<&str> {
         self.series_unit.as_deref()

@@ -1,9 +1,9 @@
-//! The report stage: a plan file's whole run turned into what finance teams and architects
-//! open — the scenario matrix, the quarterly finance plan, recommendations, per-series
-//! forecasts, charts — as one self-contained HTML file plus CSV, JSON and XLSX exports.
+//! The report stage: a plan file's run ([`crate::run::execute`]) rendered into what finance
+//! teams and architects open — the scenario matrix, the quarterly finance plan,
+//! recommendations, per-series forecasts, charts — as one self-contained HTML file plus CSV,
+//! JSON and XLSX exports. It renders only: it never reads a bill or computes a figure.
 //!
-//! * [`run`] (module `run`): plan file → [`ReportData`] (ingest → forecast → plan →
-//!   evaluation of every demand scenario × strategy).
+//! * [`data`]: [`ReportData`] and its named rows (what the run produces).
 //! * [`charts`]: plain inputs → deterministic SVG (plotters, no fonts loaded).
 //! * `html`: [`ReportData`] → one HTML file (inline CSS and SVG, no script, no URL; every
 //!   input-derived string escaped).
@@ -12,8 +12,8 @@
 //!   directory's `index.html`.
 
 pub mod charts;
+pub mod data;
 mod html;
-mod run;
 mod tables;
 mod xlsx;
 
@@ -21,63 +21,16 @@ use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 
-pub use html::{escape, render_html, render_index, summary_sentence};
-pub use run::{
+pub use data::{
     AnomalyRow, DataQuality, GroupQuarterRow, InputFile, MatrixCell, MonthPoint, PoolUsage,
-    PoolView, QuarterRow, Recommendation, ReportData, RunOptions, SeriesForecast, fmt_units, run,
+    PoolView, QuarterRow, Recommendation, ReportData, SeriesForecast, fmt_units,
 };
+pub use html::{escape, render_html, render_index, summary_sentence};
 pub use tables::Table;
 
-/// Why a report could not be made.
+/// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The plan file is invalid.
-    #[error(transparent)]
-    Scenario(#[from] crate::scenario::ScenarioError),
-    /// A file could not be read.
-    #[error("reading {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The bill could not be read.
-    #[error(transparent)]
-    Ingest(#[from] crate::ingest::IngestError),
-    /// The rate card or inventory is invalid.
-    #[error(transparent)]
-    Pricing(#[from] crate::pricing::PricingError),
-    /// An events file is invalid.
-    #[error(transparent)]
-    EventFile(#[from] crate::forecast::events::EventError),
-    /// Events could not be applied.
-    #[error("{0}")]
-    Events(String),
-    /// A value of the plan file that only the run can check (an unknown offer, a date).
-    #[error("{file}: line {line}: {message}")]
-    Input {
-        /// The file.
-        file: String,
-        /// 1-based line (0: the file as a whole).
-        line: usize,
-        /// What is wrong and what to do.
-        message: String,
-    },
-    /// The data does not support the run (no usage, `as_of` outside the data).
-    #[error("{0}")]
-    Data(String),
-    /// A series could not be forecast.
-    #[error("forecasting {series}: {message}")]
-    Forecast {
-        /// The series.
-        series: String,
-        /// Why.
-        message: String,
-    },
-    /// Planning failed.
-    #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
     /// An amount overflowed.
     #[error(transparent)]
     Money(#[from] crate::money::MoneyError),
@@ -92,16 +45,6 @@ pub enum ReportError {
         /// Why.
         message: String,
     },
-}
-
-impl ReportError {
-    /// Bad input (the plan file, its inputs or the data) rather than a failure of capplan.
-    pub fn is_input_error(&self) -> bool {
-        !matches!(
-            self,
-            ReportError::Write { .. } | ReportError::Chart(_) | ReportError::Money(_)
-        )
-    }
 }
 
 /// `1234567.891` → `1,234,567.89` (half-even to cents, as every amount).

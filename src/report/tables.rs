@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::run::{ReportData, fmt_units};
+use super::data::{ReportData, fmt_units};
 use crate::money::Money;
 
 /// One cell.

@@ -7,7 +7,7 @@
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use super::ReportError;
-use super::run::ReportData;
+use super::data::ReportData;
 use super::tables::{Cell, tables};
 
 fn xerr(e: rust_xlsxwriter::XlsxError) -> ReportError {

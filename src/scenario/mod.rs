@@ -254,16 +254,9 @@ pub struct DemandScenario {
     pub line: usize,
 }
 
-/// How a demand scenario's demand is derived from the forecast.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum DemandSource {
-    /// The forecast distribution itself (the sample paths).
-    Forecast,
-    /// One quantile trajectory of the forecast; one of [`QUANTILE_LEVELS`].
-    Quantile(f64),
-    /// The forecast distribution scaled by a factor (> 0), e.g. 1.2 = 20 % more demand.
-    Multiplier(f64),
-}
+/// How a demand scenario's demand is derived from the forecast (the plan stage's own type;
+/// a plan file's quantile is one of [`QUANTILE_LEVELS`]).
+pub use crate::plan::demand::DemandSource;
 
 /// Quantile levels a demand scenario may use: the calibrated levels every forecast carries
 /// (`capplan::forecast::conformal::STANDARD_LEVELS`).
