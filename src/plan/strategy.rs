@@ -18,7 +18,7 @@ use super::{
     Demand, LadderSettings, LookbackRecommendation, OfferChoice, PoolResult, PurchaseFinance, Risk,
     ScheduledPurchase,
 };
-use crate::pricing::{Pool, RateCard};
+use crate::pricing::{Pool, RateCard, Term};
 
 /// The lookback windows (days) every pool's baselines replay, besides the strategies' own.
 pub const BASELINE_LOOKBACK_DAYS: [usize; 3] = [7, 30, 60];
@@ -41,8 +41,8 @@ pub enum Strategy {
     Coverage {
         /// Share in percent, 0 < p ≤ 100.
         percent: Decimal,
-        /// Term of the offers bought, in hours ([`super::HOURS_1Y`] or [`super::HOURS_3Y`]).
-        term_hours: usize,
+        /// Term of the offers bought.
+        term: Term,
     },
     /// A given list of purchases (of every pool: each pool takes its own).
     Purchases(Vec<ListedPurchase>),
@@ -53,7 +53,8 @@ pub enum Strategy {
     },
 }
 
-/// One purchase of a [`Strategy::Purchases`] list.
+/// One purchase of a [`Strategy::Purchases`] list (a plan file's `[[scenario.strategy.purchase]]`:
+/// pool and offer ids are checked against the rate card by [`listed_purchases`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedPurchase {
     /// Pool id of the rate card.
@@ -160,14 +161,12 @@ pub fn decide<E: From<StrategyError>>(
             }
             out
         }
-        Strategy::Coverage {
-            percent,
-            term_hours,
-        } => {
-            let Some(offer) = cheapest_offer(ctx.choices, *term_hours) else {
+        Strategy::Coverage { percent, term } => {
+            let term_hours = term.hours() as usize;
+            let Some(offer) = cheapest_offer(ctx.choices, term_hours) else {
                 return Ok(Decision {
                     purchases: Vec::new(),
-                    missing_term: Some(*term_hours),
+                    missing_term: Some(term_hours),
                 });
             };
             coverage_purchases(offer, *percent, ctx)

@@ -133,7 +133,7 @@ fn coverage_commits_a_share_of_mean_demand_less_existing_every_term() {
     let ctx = ctx(&card, "ec2", &c, &demand, &existing);
     let s = Strategy::Coverage {
         percent: Decimal::from(50),
-        term_hours: HOURS_1Y,
+        term: Term::OneYear,
     };
     let d = decide(&s, &ctx, &mut SharedPlans::default(), &mut no_planner).unwrap();
     // Term 1: 50 % of mean(10, 20) = 7.5, less 2 existing = 5.5 → 5 whole units.
@@ -156,7 +156,7 @@ fn coverage_of_a_spend_pool_keeps_fractions_and_never_buys_below_existing() {
     let ctx = ctx(&card, "sp", &c, &demand, &existing);
     let s = Strategy::Coverage {
         percent: Decimal::from(50),
-        term_hours: HOURS_1Y,
+        term: Term::OneYear,
     };
     let d = decide(&s, &ctx, &mut SharedPlans::default(), &mut no_planner).unwrap();
     // Term 2: 15 − 40 < 0: nothing.
@@ -172,7 +172,7 @@ fn coverage_without_an_offer_of_the_term_buys_nothing_and_says_so() {
     let ctx = ctx(&card, "sp", &c, &demand, &existing);
     let s = Strategy::Coverage {
         percent: Decimal::from(80),
-        term_hours: HOURS_3Y,
+        term: Term::ThreeYears,
     };
     let d = decide(&s, &ctx, &mut SharedPlans::default(), &mut no_planner).unwrap();
     assert!(d.purchases.is_empty());

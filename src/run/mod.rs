@@ -36,9 +36,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 pub use error::RunError;
 
-use crate::plan;
-use crate::plan::strategy::{ListedPurchase, Strategy};
-use crate::pricing::Term;
+use crate::plan::strategy::Strategy;
 use crate::progress::Progress;
 use crate::report::{DataQuality, InputFile, ReportData};
 use crate::scenario::{self, FiscalQuarter, ScenarioFile, StrategyKind};
@@ -219,32 +217,5 @@ fn primary_strategy_index(plan: &ScenarioFile) -> usize {
 // ---- the plan file's vocabulary → the stages' (until the scenario uses the stages' enums) ----
 
 fn strategy_of(s: &scenario::Strategy) -> Strategy {
-    match &s.kind {
-        StrategyKind::None => Strategy::None,
-        StrategyKind::Recommended { risk, ladder } => Strategy::Recommended {
-            risk: *risk,
-            ladder: ladder.clone(),
-        },
-        StrategyKind::Coverage { percent, term } => Strategy::Coverage {
-            percent: *percent,
-            term_hours: match term {
-                Term::OneYear => plan::HOURS_1Y,
-                Term::ThreeYears => plan::HOURS_3Y,
-            },
-        },
-        StrategyKind::Purchases(list) => Strategy::Purchases(
-            list.iter()
-                .map(|p| ListedPurchase {
-                    pool: p.pool.clone(),
-                    offer: p.offer.clone(),
-                    quantity: p.quantity as f64,
-                    date: p.date,
-                    line: p.line,
-                })
-                .collect(),
-        ),
-        StrategyKind::Lookback { days } => Strategy::Lookback {
-            days: *days as usize,
-        },
-    }
+    s.kind.clone()
 }

@@ -89,8 +89,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::ingest::Format;
-use crate::plan::{LadderSettings, Risk};
-use crate::pricing::Term;
+use crate::plan::Risk;
 use crate::series::Granularity;
 pub use crate::span::Span;
 pub use error::ScenarioError;
@@ -273,50 +272,13 @@ pub struct Strategy {
     pub line: usize,
 }
 
-/// What a strategy buys.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StrategyKind {
-    /// Nothing: existing commitments run off, the rest is on demand.
-    None,
-    /// capplan's optimizer (`capplan plan`).
-    Recommended {
-        /// Risk setting (`risk = "conservative"` is [`Risk::CONSERVATIVE`], and so on).
-        risk: Risk,
-        /// Lay the long-term purchase out as a ladder (`ladder`, `ladder_months`,
-        /// `ladder_sizing`; the plan file's default sizing is equal slices).
-        ladder: Option<LadderSettings>,
-    },
-    /// Commit a fixed share of each pool's mean forecast demand over the horizon.
-    Coverage {
-        /// Share in percent, 0 < p ≤ 100.
-        percent: Decimal,
-        /// Term of the commitments bought.
-        term: Term,
-    },
-    /// A given list of purchases.
-    Purchases(Vec<Purchase>),
-    /// The providers' lookback rule over the last `days` days of history.
-    Lookback {
-        /// Days of history replayed (1–365).
-        days: u32,
-    },
-}
+/// What a strategy buys: the plan stage's own type ([`crate::plan::strategy::Strategy`]).
+pub use crate::plan::strategy::Strategy as StrategyKind;
 
-/// One purchase of a custom strategy. Pool and offer ids are checked against the rate card
-/// by the caller (this module does not read it); use `line` in that error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Purchase {
-    /// Pool id of the rate card.
-    pub pool: String,
-    /// Offer id of that pool.
-    pub offer: String,
-    /// Whole units of the pool's unit.
-    pub quantity: u64,
-    /// Purchase date (UTC midnight); on or after `as_of` when that is set.
-    pub date: NaiveDate,
-    /// Line of the purchase.
-    pub line: usize,
-}
+/// One purchase of a custom strategy: the plan stage's own type
+/// ([`crate::plan::strategy::ListedPurchase`]). Pool and offer ids are checked against the rate
+/// card by the run; `line` names the purchase in that error.
+pub use crate::plan::strategy::ListedPurchase as Purchase;
 
 // ---------------------------------------------------------------------------
 // Defaults

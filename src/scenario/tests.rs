@@ -1,6 +1,8 @@
 //! Tests of the plan file parser (fiscal and span helpers are tested in their modules).
 
 use super::*;
+use crate::plan::LadderSettings;
+use crate::pricing::Term;
 use std::collections::BTreeSet;
 
 use crate::plan::{Cadence, TrancheSizing};
@@ -158,7 +160,7 @@ fn demo_plan_parses() {
     };
     assert_eq!(p.len(), 3);
     assert_eq!(p[0].pool, "ec2-use1-c6i.xlarge");
-    assert_eq!(p[0].quantity, 12);
+    assert_eq!(p[0].quantity, 12.0);
     assert_eq!(p[1].date, NaiveDate::from_ymd_opt(2027, 1, 4).unwrap());
     let line = text
         .lines()

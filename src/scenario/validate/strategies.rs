@@ -206,7 +206,7 @@ impl Ctx<'_> {
                             1,
                             365,
                             "days of history, usually 7, 30 or 60",
-                        )? as u32,
+                        )? as usize,
                     },
                 },
             };
@@ -394,7 +394,8 @@ impl Ctx<'_> {
         Ok(Purchase {
             pool,
             offer,
-            quantity,
+            // Whole units (validated above); the plan stage's purchases are in pool units.
+            quantity: quantity as f64,
             date,
             line: self.line(&span),
         })
