@@ -4,6 +4,8 @@
 //! module with a plain Rust interface; `run` drives them all for a plan file and produces the
 //! report's data. See `ARCHITECTURE.md` for the map and the invariants.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod diagnostic;
 pub mod export;
 pub mod forecast;

@@ -28,16 +28,30 @@ pub const QUANTITY_DP: u32 = 9;
 pub enum MoneyError {
     /// Two amounts in different currencies were combined.
     #[error("currency mismatch: cannot combine {left} with {right}")]
-    CurrencyMismatch { left: Currency, right: Currency },
+    CurrencyMismatch {
+        /// Currency of the left-hand operand.
+        left: Currency,
+        /// Currency of the right-hand operand.
+        right: Currency,
+    },
     /// The result does not fit in a decimal (about 7.9e28).
     #[error("amount overflow while computing {op}")]
-    Overflow { op: &'static str },
+    Overflow {
+        /// The operation that overflowed (e.g. `addition`).
+        op: &'static str,
+    },
     /// A currency code that is not three ASCII letters.
     #[error("invalid currency code {code:?}: expected three letters such as USD")]
-    InvalidCurrency { code: String },
+    InvalidCurrency {
+        /// The code as given.
+        code: String,
+    },
     /// A decimal amount that could not be parsed.
     #[error("invalid amount {text:?}: expected a decimal number such as 12.34")]
-    InvalidAmount { text: String },
+    InvalidAmount {
+        /// The text as given.
+        text: String,
+    },
     /// `allocate` was given no weights or weights that sum to zero.
     #[error("cannot allocate with weights that are empty or sum to zero")]
     BadWeights,

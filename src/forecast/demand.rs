@@ -350,7 +350,7 @@ pub fn decompose(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
 /// # Errors
 ///
 /// As [`decompose`].
-pub fn decompose_robust(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
+pub(crate) fn decompose_robust(y: &[f64], periods: &[usize]) -> Result<Decomposition> {
     decompose_with(y, periods, true)
 }
 

@@ -8,79 +8,166 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IngestError {
+    /// The `--input` argument is neither a file, a directory nor a glob that matched.
     #[error("{path}: no such file or directory")]
-    NotFound { path: String },
+    NotFound {
+        /// The argument as the user gave it.
+        path: String,
+    },
 
     #[error("no input files: {pattern} matched no .csv, .csv.gz or .parquet file")]
-    NoInputFiles { pattern: String },
+    /// A glob or a directory held no readable data file.
+    NoInputFiles {
+        /// The glob, or `directory <path>` for a directory that was walked.
+        pattern: String,
+    },
 
     #[error("{}: the file is empty (0 bytes); export it again", path.display())]
-    EmptyFile { path: PathBuf },
+    /// An input file has zero bytes.
+    EmptyFile {
+        /// The empty file.
+        path: PathBuf,
+    },
 
     #[error("{}: the file has a header but no data rows", path.display())]
-    NoDataRows { path: PathBuf },
+    /// An input file has a header but not a single data row.
+    NoDataRows {
+        /// The file without rows.
+        path: PathBuf,
+    },
 
     #[error("{}: the file is not valid UTF-8 (first bad byte on line {line}); re-export it as UTF-8 or convert it, e.g. `iconv -f latin1 -t utf-8`", path.display())]
-    NotUtf8 { path: PathBuf, line: usize },
+    /// A CSV file contains bytes that are not UTF-8.
+    NotUtf8 {
+        /// The file with the bad byte.
+        path: PathBuf,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+    },
 
     #[error("{}: could not detect the format from the header (columns: {found}); known formats are FOCUS, AWS CUR (legacy and 2.0), Azure cost details, OCI cost reports; for a plain usage table pass `--input-format tidy` with `--time-col` and `--quantity-col`", path.display())]
-    UnknownFormat { path: PathBuf, found: String },
+    /// The header matches none of the known billing-export formats.
+    UnknownFormat {
+        /// The file whose header was read.
+        path: PathBuf,
+        /// The header's column names, listed for the message.
+        found: String,
+    },
 
+    /// A column the detected format requires is absent.
     #[error(transparent)]
     MissingColumn(Box<MissingColumn>),
 
+    /// A cell could not be parsed as its column's type.
     #[error(transparent)]
     BadValue(Box<BadValue>),
 
     #[error("{}: could not read the file as CSV: {message}", path.display())]
-    Csv { path: PathBuf, message: String },
+    /// The CSV reader rejected the file.
+    Csv {
+        /// The file being read.
+        path: PathBuf,
+        /// The reader's own explanation.
+        message: String,
+    },
 
     #[error("{}: could not read the file as Parquet: {message}", path.display())]
-    Parquet { path: PathBuf, message: String },
+    /// The Parquet reader rejected the file.
+    Parquet {
+        /// The file being read.
+        path: PathBuf,
+        /// The reader's own explanation.
+        message: String,
+    },
 
     #[error("{}: could not decompress the gzip file: {message}", path.display())]
-    Gzip { path: PathBuf, message: String },
+    /// A `.csv.gz` file is not a valid gzip stream.
+    Gzip {
+        /// The compressed file.
+        path: PathBuf,
+        /// The decompressor's own explanation.
+        message: String,
+    },
 
+    /// Opening or reading a file or directory failed at the operating-system level.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or directory being accessed.
         path: PathBuf,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
 
     #[error(
         "mixed currencies in the input ({currencies}); choose one with `--currency CODE` (rows in other currencies are then excluded and counted)"
     )]
-    MixedCurrencies { currencies: String },
+    /// The rows are billed in more than one currency and no `--currency` was chosen.
+    MixedCurrencies {
+        /// The currency codes found, comma-separated.
+        currencies: String,
+    },
 
     #[error("no usable rows: {summary}")]
-    NoUsableRows { summary: String },
+    /// Every row was excluded (by currency, filter or measure), so there is nothing to forecast.
+    NoUsableRows {
+        /// How many rows were read and why they were excluded, with what to check.
+        summary: String,
+    },
 
     #[error(
         "{count} duplicate row(s) (identical in every column to an earlier row; first: {first}); if the export really repeats rows pass `--allow-duplicates`, otherwise check that no file or month was loaded twice"
     )]
-    Duplicates { count: u64, first: String },
+    /// Rows identical in every column to an earlier row, without `--allow-duplicates`.
+    Duplicates {
+        /// Number of repeated rows (the first occurrence is not counted).
+        count: u64,
+        /// One duplicated row, rendered for the message.
+        first: String,
+    },
 
     #[error("unknown dimension `{name}` for --by/--filter; {hint}")]
-    UnknownDimension { name: String, hint: String },
+    /// A `--by` or `--filter` key is not a known dimension or passthrough column.
+    UnknownDimension {
+        /// The key as given.
+        name: String,
+        /// A did-you-mean suggestion (if any) and the list of known dimensions.
+        hint: String,
+    },
 
     #[error(
         "invalid --filter {text:?}: expected KEY=VALUE, e.g. --filter \"service=Amazon Elastic Compute Cloud\""
     )]
-    BadFilter { text: String },
+    /// A `--filter` argument is not of the form `KEY=VALUE`.
+    BadFilter {
+        /// The argument as given.
+        text: String,
+    },
 
     #[error("--granularity {requested} is finer than the data: {} has {found} charge periods; use --granularity {found} or coarser", path.display())]
+    /// `--granularity` asks for shorter periods than a file's charge periods.
     GranularityTooFine {
+        /// The first file whose periods are too coarse.
         path: PathBuf,
+        /// The granularity asked for (e.g. `hourly`).
         requested: String,
+        /// The granularity the file's sample rows have.
         found: String,
     },
 
     #[error("{option}: {message}")]
-    BadOption { option: String, message: String },
+    /// An option's value is unusable (a bad glob, a currency that is not a three-letter code).
+    BadOption {
+        /// The option or setting at fault, without dashes (e.g. `input`, `currency`).
+        option: String,
+        /// What is wrong with it.
+        message: String,
+    },
 
+    /// The query engine (polars) failed on input it should accept: a bug, exit code 1.
     #[error("internal error in the query engine: {0}")]
     Engine(String),
 
+    /// Used and excluded rows do not add up to the source totals: a bug, exit code 1.
     #[error("reconciliation failed: {0}")]
     Reconciliation(String),
 }
@@ -89,10 +176,15 @@ pub enum IngestError {
 #[derive(Debug, thiserror::Error)]
 #[error("{}: missing required column `{column}` for format {format}; found columns: {found}{hint}", path.display())]
 pub struct MissingColumn {
+    /// The file lacking the column.
     pub path: PathBuf,
+    /// The required column's name in that format.
     pub column: String,
+    /// The detected (or forced) format's name.
     pub format: String,
+    /// The columns the file does have, listed for the message.
     pub found: String,
+    /// `; did you mean ...?` when a column is close, otherwise empty.
     pub hint: String,
 }
 
@@ -100,12 +192,17 @@ pub struct MissingColumn {
 #[derive(Debug, thiserror::Error)]
 #[error("{}: row {row}, column `{column}`: expected {expected}, found {value:?}{hint}", path.display())]
 pub struct BadValue {
+    /// The file holding the value.
     pub path: PathBuf,
     /// 1-based data row (the header is not counted).
     pub row: u64,
+    /// The column's name as it appears in the file.
     pub column: String,
+    /// What the column should hold (e.g. `a decimal number`).
     pub expected: String,
+    /// The offending cell, cut to 80 characters.
     pub value: String,
+    /// What to do about it, appended to the message and starting with `; `.
     pub hint: String,
 }
 

@@ -34,24 +34,25 @@ pub(crate) struct Problem<'a> {
 }
 
 impl<'a> Src<'a> {
-    pub fn new(name: &'a str, text: &'a str) -> Self {
+    /// Readers over `text`, a TOML file shown to the user as `name`.
+    pub(crate) fn new(name: &'a str, text: &'a str) -> Self {
         Src {
             ctx: TomlSource::new(name, text, REFERENCE),
         }
     }
 
     /// The 1-based line of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
         self.ctx.line(offset)
     }
 
     /// The place (line and column) of a byte offset.
-    pub fn place_of(&self, offset: usize) -> Place {
+    pub(crate) fn place_of(&self, offset: usize) -> Place {
         self.ctx.place(offset)
     }
 
     /// An [`PricingError::Invalid`] at `span`.
-    pub fn invalid(&self, span: Range<usize>, p: Problem<'_>) -> PricingError {
+    pub(crate) fn invalid(&self, span: Range<usize>, p: Problem<'_>) -> PricingError {
         PricingError::Invalid(Box::new(
             self.ctx.at(span, p.field, p.problem, p.expected, p.fix),
         ))
@@ -59,12 +60,12 @@ impl<'a> Src<'a> {
 
     /// Converts a parse/shape error of the `toml` crate into a located diagnostic
     /// ([`TomlSource::toml_error`]).
-    pub fn toml_error(&self, e: &toml::de::Error) -> PricingError {
+    pub(crate) fn toml_error(&self, e: &toml::de::Error) -> PricingError {
         PricingError::Toml(Box::new(self.ctx.toml_error(e).1))
     }
 
     /// A non-empty string.
-    pub fn string(&self, v: &Spanned<Value>, field: &str) -> Result<String, PricingError> {
+    pub(crate) fn string(&self, v: &Spanned<Value>, field: &str) -> Result<String, PricingError> {
         match v.get_ref() {
             Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
             Value::String(_) => Err(self.invalid(
@@ -91,7 +92,7 @@ impl<'a> Src<'a> {
     /// An exact decimal, written either as a string (`"0.192"`) or as a bare TOML number
     /// (`0.192`, `2628`, `1_000`); bare numbers are read from their source text, never through
     /// `f64`.
-    pub fn decimal(&self, v: &Spanned<Value>, field: &str) -> Result<Decimal, PricingError> {
+    pub(crate) fn decimal(&self, v: &Spanned<Value>, field: &str) -> Result<Decimal, PricingError> {
         let text = match v.get_ref() {
             Value::String(s) => s.clone(),
             Value::Integer(_) | Value::Float(_) => self
@@ -126,7 +127,7 @@ impl<'a> Src<'a> {
     }
 
     /// A decimal `≥ 0` (or `> 0` when `positive`) and at most [`MAX_AMOUNT`].
-    pub fn amount(
+    pub(crate) fn amount(
         &self,
         v: &Spanned<Value>,
         field: &str,
@@ -171,7 +172,11 @@ impl<'a> Src<'a> {
     }
 
     /// A currency code.
-    pub fn currency(&self, v: &Spanned<Value>, field: &str) -> Result<Currency, PricingError> {
+    pub(crate) fn currency(
+        &self,
+        v: &Spanned<Value>,
+        field: &str,
+    ) -> Result<Currency, PricingError> {
         let s = self.string(v, field)?;
         Currency::new(&s).map_err(|_| {
             self.invalid(
@@ -187,7 +192,7 @@ impl<'a> Src<'a> {
     }
 
     /// A finite `f64` ≥ 0 and at most [`MAX_QUANTITY`] (TOML integer or float).
-    pub fn quantity(&self, v: &Spanned<Value>, field: &str) -> Result<f64, PricingError> {
+    pub(crate) fn quantity(&self, v: &Spanned<Value>, field: &str) -> Result<f64, PricingError> {
         let q = match v.get_ref() {
             Value::Integer(i) => *i as f64,
             Value::Float(f) => *f,
@@ -230,7 +235,11 @@ impl<'a> Src<'a> {
 
     /// A UTC instant: a TOML date (`2025-01-01`, midnight UTC), a TOML offset date-time, or a
     /// string holding either. Local date-times without an offset are rejected (ambiguous).
-    pub fn instant(&self, v: &Spanned<Value>, field: &str) -> Result<DateTime<Utc>, PricingError> {
+    pub(crate) fn instant(
+        &self,
+        v: &Spanned<Value>,
+        field: &str,
+    ) -> Result<DateTime<Utc>, PricingError> {
         let text = match v.get_ref() {
             Value::String(s) => s.trim().to_string(),
             Value::Datetime(d) => d.to_string(),
@@ -262,7 +271,7 @@ impl<'a> Src<'a> {
     }
 
     /// A value out of a closed vocabulary, parsed by `parse`.
-    pub fn choice<T>(
+    pub(crate) fn choice<T>(
         &self,
         v: &Spanned<Value>,
         field: &str,

@@ -137,7 +137,7 @@ fn on(x: Option<usize>) -> Cell {
 }
 
 /// Every table of a report, in report order.
-pub fn tables(d: &ReportData) -> Vec<Table> {
+pub(super) fn tables(d: &ReportData) -> Vec<Table> {
     let mut out = Vec::new();
     out.push(Table {
         name: "quarterly_plan",

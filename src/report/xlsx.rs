@@ -21,7 +21,7 @@ fn xerr(e: rust_xlsxwriter::XlsxError) -> ReportError {
 const MAX_CELL: usize = 32_000;
 
 /// The workbook as bytes.
-pub fn workbook(d: &ReportData) -> Result<Vec<u8>, ReportError> {
+pub(super) fn workbook(d: &ReportData) -> Result<Vec<u8>, ReportError> {
     use chrono::Datelike;
     let mut wb = Workbook::new();
     let created = ExcelDateTime::from_ymd(

@@ -67,13 +67,17 @@ fn category_chart<'a, 'b>(
 /// Input for [`scenario_cost_chart`]: one group of bars per scenario, one bar per strategy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioCostInput {
+    /// Chart title, drawn above the plot.
     pub title: String,
+    /// Currency of the costs (tick symbol and axis-title code).
     pub currency: Currency,
     /// Strategy names (legend), e.g. "On-demand only", "capplan recommendation".
     pub strategies: Vec<String>,
+    /// One group of bars per demand scenario, in display order.
     pub scenarios: Vec<ScenarioCosts>,
 }
 
+/// The bars of one demand scenario in [`scenario_cost_chart`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScenarioCosts {
     /// Scenario name (x-axis category), e.g. "Base", "Upside".
@@ -166,8 +170,11 @@ pub fn scenario_cost_chart(
 pub struct QuarterSpend {
     /// e.g. "FY2027 Q1".
     pub label: String,
+    /// Commitment fees of the quarter (amortised, existing + new), in currency units.
     pub committed: f64,
+    /// Expected on-demand spend of the quarter, in currency units.
     pub on_demand: f64,
+    /// The quarter's budget, drawn as a marker; `None` when no budget is set.
     pub budget: Option<f64>,
 }
 
@@ -182,8 +189,11 @@ impl QuarterSpend {
 /// Input for [`quarterly_spend_chart`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuarterlySpendInput {
+    /// Chart title, drawn above the plot.
     pub title: String,
+    /// Currency of the amounts (tick symbol and axis-title code).
     pub currency: Currency,
+    /// The quarters, in display order (one stacked bar each).
     pub quarters: Vec<QuarterSpend>,
 }
 

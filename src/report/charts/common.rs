@@ -12,7 +12,9 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// Pixel size of a chart. Output uses this as width/height and viewBox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Canvas {
+    /// Width in pixels.
     pub width: u32,
+    /// Height in pixels.
     pub height: u32,
 }
 
@@ -29,11 +31,14 @@ impl Default for Canvas {
 /// A currency for axis ticks (`symbol`, e.g. "$") and axis titles (`code`, e.g. "USD").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Currency {
+    /// Prefix of tick labels, e.g. "$".
     pub symbol: String,
+    /// ISO 4217 code shown in axis titles, e.g. "USD".
     pub code: String,
 }
 
 impl Currency {
+    /// A currency from its tick symbol and its ISO code.
     pub fn new(symbol: impl Into<String>, code: impl Into<String>) -> Self {
         Currency {
             symbol: symbol.into(),
@@ -54,11 +59,14 @@ pub enum YUnit {
 /// One value on one day.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DatedValue {
+    /// The day.
     pub date: NaiveDate,
+    /// The value on that day, in the chart's y unit.
     pub value: f64,
 }
 
 impl DatedValue {
+    /// The value `value` on `date`.
     pub fn new(date: NaiveDate, value: f64) -> Self {
         DatedValue { date, value }
     }
@@ -68,11 +76,17 @@ impl DatedValue {
 /// (the outer, lighter band is drawn only when every point has both).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct QuantilePoint {
+    /// The day.
     pub date: NaiveDate,
+    /// 5th percentile, in the chart's y unit (lower edge of the outer band).
     pub p05: Option<f64>,
+    /// 10th percentile (lower edge of the inner band).
     pub p10: f64,
+    /// Median, drawn as the forecast line.
     pub p50: f64,
+    /// 90th percentile (upper edge of the inner band).
     pub p90: f64,
+    /// 95th percentile (upper edge of the outer band).
     pub p95: Option<f64>,
 }
 

@@ -5,7 +5,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use super::*;
 
 /// Untrusted-looking text used by the hostile-input tests.
-pub const HOSTILE: &str = "<script>alert(\"x\")</script> & 'q' \u{1}";
+pub(super) const HOSTILE: &str = "<script>alert(\"x\")</script> & 'q' \u{1}";
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("valid demo date")
@@ -32,7 +32,7 @@ fn base(t: i64) -> f64 {
     220.0 + 0.35 * t as f64 + weekly + 10.0 * ((t as f64) / 9.0).sin()
 }
 
-pub fn forecast_input(hostile: bool) -> ForecastInput {
+pub(super) fn forecast_input(hostile: bool) -> ForecastInput {
     let start = d(2025, 7, 1);
     let asof = d(2026, 3, 31);
     let hist_days = (asof - start).num_days();
@@ -65,7 +65,7 @@ pub fn forecast_input(hostile: bool) -> ForecastInput {
     }
 }
 
-pub fn waterline_input(hostile: bool) -> WaterlineInput {
+pub(super) fn waterline_input(hostile: bool) -> WaterlineInput {
     let start = d(2026, 4, 1);
     let demand = (0..365)
         .map(|t| {
@@ -109,7 +109,7 @@ pub fn waterline_input(hostile: bool) -> WaterlineInput {
     }
 }
 
-pub fn scenario_input(hostile: bool) -> ScenarioCostInput {
+pub(super) fn scenario_input(hostile: bool) -> ScenarioCostInput {
     ScenarioCostInput {
         title: name(
             hostile,
@@ -139,7 +139,7 @@ pub fn scenario_input(hostile: bool) -> ScenarioCostInput {
     }
 }
 
-pub fn savings_input(hostile: bool) -> CumulativeSavingsInput {
+pub(super) fn savings_input(hostile: bool) -> CumulativeSavingsInput {
     let start = d(2026, 4, 1);
     let points: Vec<DatedValue> = (0..36)
         .map(|m| {
@@ -163,7 +163,7 @@ pub fn savings_input(hostile: bool) -> CumulativeSavingsInput {
     }
 }
 
-pub fn quarterly_input(hostile: bool) -> QuarterlySpendInput {
+pub(super) fn quarterly_input(hostile: bool) -> QuarterlySpendInput {
     let q = |label: &str, c: f64, o: f64, b: Option<f64>| QuarterSpend {
         label: label.into(),
         committed: c,
@@ -188,7 +188,7 @@ pub fn quarterly_input(hostile: bool) -> QuarterlySpendInput {
     }
 }
 
-pub fn coverage_input(hostile: bool) -> CoverageInput {
+pub(super) fn coverage_input(hostile: bool) -> CoverageInput {
     let start = d(2026, 4, 1);
     let points = (0..365)
         .map(|t| {
@@ -213,7 +213,7 @@ pub fn coverage_input(hostile: bool) -> CoverageInput {
 }
 
 /// Render all six demo charts: `(file stem, svg)`.
-pub fn all_charts(
+pub(super) fn all_charts(
     hostile: bool,
     canvas: Canvas,
 ) -> Result<Vec<(&'static str, String)>, ChartError> {

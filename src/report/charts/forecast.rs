@@ -8,13 +8,17 @@ use super::common::*;
 /// Input for [`forecast_chart`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForecastInput {
+    /// Chart title, drawn above the plot.
     pub title: String,
     /// Series name shown in the legend, e.g. "EC2 m5 (eu-west-1)".
     pub series_name: String,
     /// y-axis title without unit, e.g. "Daily spend".
     pub y_label: String,
+    /// What the y values measure; sets tick format and the unit in the axis title.
     pub unit: YUnit,
+    /// Observed values, drawn as a line up to the forecast start.
     pub history: Vec<DatedValue>,
+    /// Forecast quantiles per day, drawn as the median line and its bands.
     pub forecast: Vec<QuantilePoint>,
     /// Where the vertical "forecast start" line is drawn (usually the as-of date + 1).
     pub forecast_start: NaiveDate,

@@ -9,7 +9,9 @@ use super::common::*;
 /// Input for [`cumulative_savings_chart`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct CumulativeSavingsInput {
+    /// Chart title, drawn above the plot.
     pub title: String,
+    /// Currency of the savings (tick symbol and axis-title code).
     pub currency: Currency,
     /// Legend name of the line, e.g. "capplan recommendation (base)".
     pub series_name: String,
@@ -109,6 +111,7 @@ pub fn cumulative_savings_chart(
 /// One day of [`coverage_utilisation_chart`], both in percent (0–100, may exceed 100).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CoveragePoint {
+    /// The day.
     pub date: NaiveDate,
     /// Share of eligible usage covered by commitments, %.
     pub coverage_pct: f64,
@@ -119,7 +122,9 @@ pub struct CoveragePoint {
 /// Input for [`coverage_utilisation_chart`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct CoverageInput {
+    /// Chart title, drawn above the plot.
     pub title: String,
+    /// Coverage and utilisation per day, sorted by date.
     pub points: Vec<CoveragePoint>,
     /// Optional target coverage drawn as a dashed line, %.
     pub target_coverage_pct: Option<f64>,

@@ -10,7 +10,9 @@ use super::common::*;
 /// 2026-01-01 is `[(2026-01-01, 40.0), (2027-01-01, 0.0)]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommitmentLayer {
+    /// Legend name, e.g. "existing" or "recommended 3y".
     pub name: String,
+    /// The step function: committed capacity from each date on, in the chart's y unit.
     pub steps: Vec<DatedValue>,
 }
 
@@ -18,12 +20,15 @@ pub struct CommitmentLayer {
 /// (existing, recommended 3y, recommended 1y).
 #[derive(Clone, Debug, PartialEq)]
 pub struct WaterlineInput {
+    /// Chart title, drawn above the plot.
     pub title: String,
     /// y-axis title without unit, e.g. "Hourly usage".
     pub y_label: String,
+    /// What demand and layers measure; sets tick format and the unit in the axis title.
     pub unit: YUnit,
     /// Demand quantiles per day (p05/p95 optional, drawn only when all points have them).
     pub demand: Vec<QuantilePoint>,
+    /// Commitment layers, stacked bottom-up in this order.
     pub layers: Vec<CommitmentLayer>,
 }
 
