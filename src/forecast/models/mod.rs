@@ -231,7 +231,7 @@ pub fn candidate_models_with(
 
 /// Cycles of the shortest period averaged by the default seasonal-median
 /// candidate (7 days for hourly data).
-pub const DAILY_MEDIAN_CYCLES: usize = 7;
+pub(crate) const DAILY_MEDIAN_CYCLES: usize = 7;
 
 /// Any error an augurs fit can return.
 type AnyError = Box<dyn StdError + Send + Sync + 'static>;
