@@ -5,11 +5,11 @@
 //!   the key, what is wrong, what was expected and what to do. Every input error of the
 //!   plan file and of the pricing inputs is one of these, so they all read the same:
 //!   `file: line L, column C: `key`: problem; expected X. Fix: Y`.
-//! - [`did_you_mean`]: the one "did you mean" policy (case-insensitive edit distance).
-//! - [`line_col`]: 1-based line and column of a byte offset.
-//! - [`TomlSource`]: the one spanned-TOML context: turns a span into a place, builds
+//! - `did_you_mean`: the one "did you mean" policy (case-insensitive edit distance).
+//! - `line_col`: 1-based line and column of a byte offset.
+//! - `TomlSource`: the one spanned-TOML context: turns a span into a place, builds
 //!   diagnostics at a span, and turns a `toml::de::Error` into a [`Diagnostic`]
-//!   ([`TomlSource::toml_error`], the one such conversion).
+//!   (`TomlSource::toml_error`, the one such conversion).
 //!
 //! Ground floor: imports no stage.
 

@@ -1,5 +1,5 @@
 //! Errors and warnings of the pricing inputs. Input errors carry a
-//! [`Diagnostic`](crate::diagnostic::Diagnostic) pointing at a file, a line and a key.
+//! [`Diagnostic`] pointing at a file, a line and a key.
 
 use std::fmt;
 

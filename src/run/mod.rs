@@ -2,23 +2,23 @@
 //!
 //! [`execute`] runs the steps in order, each in its own module:
 //!
-//! 1. [`inputs`]: the rate card, inventory and events files; the bill read once and
+//! 1. `inputs`: the rate card, inventory and events files; the bill read once and
 //!    aggregated three ways — **pool usage** (hourly consumed quantity by every dimension the
 //!    rate card's pools and the budget groups match on: the series the optimizer plans on),
 //!    **spend** (daily effective cost by the same dimensions: the spend no planned pool
 //!    covers, "other spend", is forecast as cost series) and **display** (the plan file's
 //!    `series.by` at `series.granularity`, default daily, for the per-series section); the
 //!    planning date, horizon and quarters.
-//! 2. [`pools`]: the pool usage forecast hourly over the horizon (with the plan's events),
+//! 2. `pools`: the pool usage forecast hourly over the horizon (with the plan's events),
 //!    and per pool: every strategy turned into purchases on the **base** demand — what would
 //!    be bought today ([`crate::plan::strategy`]) — and evaluated on each demand scenario
 //!    ([`crate::plan::demand`], [`crate::plan::evaluate_schedule`]).
-//! 3. [`matrix`]: the scenario matrix (every demand scenario × strategy, pools summed).
-//! 4. [`quarters`]: the quarterly plan of the primary strategy (the first `recommended`
+//! 3. `matrix`: the scenario matrix (every demand scenario × strategy, pools summed).
+//! 4. `quarters`: the quarterly plan of the primary strategy (the first `recommended`
 //!    strategy, else the first) on the first demand scenario — spend quantiles summed path
 //!    by path across pools and other spend, fees, purchases, expirations, budgets — and the
 //!    budget groups.
-//! 5. [`views`]: the pools' waterline views, the recommendations with their rationale, the
+//! 5. `views`: the pools' waterline views, the recommendations with their rationale, the
 //!    monthly savings/coverage and the display series' forecasts.
 //!
 //! The result is a [`ReportData`]: the report stage only renders it.
