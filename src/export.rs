@@ -262,12 +262,18 @@ pub fn write_csv_table(
 ) -> Result<(), ExportError> {
     let mut text = header
         .iter()
-        .map(|h| csv_field(h))
+        .map(|h| csv_field(h, false))
         .collect::<Vec<_>>()
         .join(",");
     text.push('\n');
     for r in rows {
-        text.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        // The cells mix names from input with numbers; numbers are never altered.
+        text.push_str(
+            &r.iter()
+                .map(|c| csv_field(c, true))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         text.push('\n');
     }
     write_atomic(path, |w| {
@@ -278,11 +284,104 @@ pub fn write_csv_table(
     })
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+/// The characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
+/// return, hide one behind them): OWASP's list for CSV injection.
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Neutralises text that came from input (a name, a key, a dimension value) against CSV
+/// formula injection, as OWASP recommends: a value starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return gets a leading `'`, so spreadsheets show it as text instead of evaluating
+/// it. A plain decimal number (`-123.45`, `+1e3`) is returned unchanged: a spreadsheet reads
+/// it as the number it is, nothing more. Every other value is returned unchanged too.
+///
+/// This is the one rule every CSV capplan writes applies (the report's tables, `ingest` and
+/// `forecast` outputs, small CSV tables); the JSON outputs keep the exact value.
+pub fn formula_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(FORMULA_TRIGGERS) && !is_plain_number(value) {
+        std::borrow::Cow::Owned(format!("'{value}"))
     } else {
-        s.to_owned()
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// `[+-]digits[.digits][e[+-]digits]` (or `.digits`): a number, not a formula.
+fn is_plain_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    };
+    let mut n = digits(&mut i);
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        n += digits(&mut i);
+    }
+    if n == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// One CSV field (RFC 4180). `input_text` marks text that came from input: it goes through
+/// [`formula_safe`], and a value that was neutralised is always quoted. Any field is quoted
+/// when it contains a comma, a quote or a line break.
+pub fn csv_field(value: &str, input_text: bool) -> String {
+    let safe = if input_text {
+        formula_safe(value)
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    };
+    let neutralised = matches!(safe, std::borrow::Cow::Owned(_));
+    if neutralised || safe.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", safe.replace('"', "\"\""))
+    } else {
+        safe.into_owned()
+    }
+}
+
+/// A copy of `df` with the text of every string column except `timestamp` (dimension values,
+/// units, model names) through [`formula_safe`], or `None` when no value needed it.
+fn formula_safe_frame(df: &DataFrame) -> Result<Option<DataFrame>, PolarsError> {
+    let mut changed = false;
+    let mut cols = Vec::with_capacity(df.width());
+    for c in df.columns() {
+        if c.dtype() != &DataType::String || c.name().as_str() == "timestamp" {
+            cols.push(c.clone());
+            continue;
+        }
+        let ca = c.str()?;
+        if !ca
+            .iter()
+            .flatten()
+            .any(|v| matches!(formula_safe(v), std::borrow::Cow::Owned(_)))
+        {
+            cols.push(c.clone());
+            continue;
+        }
+        changed = true;
+        let safe: StringChunked = ca
+            .iter()
+            .map(|v| v.map(|v| formula_safe(v).into_owned()))
+            .collect();
+        cols.push(safe.with_name(c.name().clone()).into_column());
+    }
+    if changed {
+        DataFrame::new(df.height(), cols).map(Some)
+    } else {
+        Ok(None)
     }
 }
 
@@ -297,12 +396,21 @@ fn write_frame(path: &Path, df: Result<DataFrame, PolarsError>) -> Result<(), Ex
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
-        Some("csv") => write_atomic(path, |w| {
-            CsvWriter::new(w)
-                .include_header(true)
-                .finish(&mut df)
-                .map_err(enc)
-        }),
+        Some("csv") => {
+            // Text from input is neutralised against formula injection; a file that has such
+            // a value quotes every text field (a normal file stays as it always was).
+            let (mut df, quote) = match formula_safe_frame(&df).map_err(enc)? {
+                Some(safe) => (safe, QuoteStyle::NonNumeric),
+                None => (df, QuoteStyle::Necessary),
+            };
+            write_atomic(path, |w| {
+                CsvWriter::new(w)
+                    .include_header(true)
+                    .with_quote_style(quote)
+                    .finish(&mut df)
+                    .map_err(enc)
+            })
+        }
         Some("parquet") => write_atomic(path, |w| {
             ParquetWriter::new(w)
                 .with_compression(ParquetCompression::Zstd(None))
@@ -344,6 +452,98 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn formula_text_is_neutralised_and_numbers_are_not() {
+        for evil in [
+            "=1+1",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(1)",
+            "\t=1",
+            "\r=1",
+            "-",
+            "+",
+        ] {
+            assert_eq!(formula_safe(evil), format!("'{evil}"), "{evil:?}");
+        }
+        for plain in [
+            "-123.45",
+            "+5",
+            "-0.5e-3",
+            "-.5",
+            "12",
+            "Amazon EC2",
+            "",
+            "a=b",
+            "'x",
+        ] {
+            assert_eq!(formula_safe(plain), plain, "{plain:?}");
+        }
+        assert_eq!(csv_field("=1+1", true), "\"'=1+1\"");
+        assert_eq!(csv_field("=1+1", false), "=1+1");
+        assert_eq!(csv_field("-123.45", true), "-123.45");
+        assert_eq!(csv_field("a,b", true), "\"a,b\"");
+    }
+
+    #[test]
+    fn csv_tables_neutralise_input_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        let rows = vec![vec!["=HYPERLINK(\"x\")".to_string(), "-12.50".to_string()]];
+        write_csv_table(&p, &["pool", "npv"], &rows).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "pool,npv\n\"'=HYPERLINK(\"\"x\"\")\",-12.50\n"
+        );
+    }
+
+    #[test]
+    fn series_csv_neutralises_dimension_values_and_parquet_keeps_them() {
+        use crate::money::{Currency, Money};
+        use crate::series::{Granularity, SeriesKey};
+        let start = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let usd: Currency = "USD".parse().unwrap();
+        let mk = |name: &str| UsageSeries {
+            key: SeriesKey(vec![("service".into(), name.into())]),
+            unit: "Hours".into(),
+            granularity: Granularity::Hour,
+            start,
+            values: vec![1.0, 2.0],
+            cost: Some(vec![
+                Money::new("-1.5".parse().unwrap(), usd),
+                Money::new("2".parse().unwrap(), usd),
+            ]),
+            gaps_filled: 0,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        // A normal file is written exactly as before.
+        let p = dir.path().join("ok.csv");
+        write_series(&p, &[mk("EC2")]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "service,unit,timestamp,value,effective_cost\n\
+             EC2,Hours,2026-01-01T00:00:00Z,1.0,-1.5\n\
+             EC2,Hours,2026-01-01T01:00:00Z,2.0,2\n"
+        );
+        let p = dir.path().join("evil.csv");
+        write_series(&p, &[mk("=HYPERLINK(\"x\")")]).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let first = text.lines().nth(1).unwrap();
+        assert!(
+            first.starts_with("\"'=HYPERLINK(\"\"x\"\")\",\"Hours\",\"2026-01-01T00:00:00Z\",1.0,"),
+            "{text}"
+        );
+        assert!(!text.contains(",=HYPERLINK"), "{text}");
+        // Parquet is not read by spreadsheets as formulas: it keeps the exact value.
+        let df = series_frame(&[mk("=HYPERLINK(\"x\")")]).unwrap();
+        assert_eq!(
+            df.column("service").unwrap().str().unwrap().get(0),
+            Some("=HYPERLINK(\"x\")")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::Result;
 use capplan::ingest::{self, Inspection};
 
 use super::args::{InspectArgs, OutputFormat};
-use super::output::{print_findings, print_reconciliation, truncate};
+use super::output::{print_findings, print_reconciliation, terminal_safe, truncate};
 
 /// Runs `capplan inspect`.
 pub(crate) fn inspect_cmd(args: InspectArgs) -> Result<()> {
@@ -35,9 +35,9 @@ fn print_inspection(out: &mut impl Write, i: &Inspection) -> std::io::Result<()>
         writeln!(
             out,
             "{}: {}{} ({:?}), {} rows",
-            f.path,
+            terminal_safe(&f.path),
             f.format.name(),
-            version,
+            terminal_safe(&version),
             f.kind,
             f.rows
         )?;

