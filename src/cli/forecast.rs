@@ -72,7 +72,13 @@ pub(crate) fn forecast_cmd(args: ForecastArgs) -> Result<()> {
     };
     let anomalies = AnomalyConfig::new(args.anomaly_threshold)
         .map_err(|e| UsageError(format!("--anomaly-threshold: {e}")))?;
-    let ingested = load_series(&args.input, &args.series)?;
+    let models = sidecar(&args.out, "models.json");
+    let mut outputs = vec![args.out.as_path()];
+    if ext != "json" {
+        outputs.push(models.as_path());
+    }
+    super::output::refuse_inputs_as_outputs(args.events.iter(), &outputs)?;
+    let ingested = load_series(&args.input, &args.series, &outputs)?;
     let series = &ingested.series;
     let step_s = step_seconds(&series[0])?;
     let mut settings = ForecastSettings::new(args.horizon.steps(step_s));
@@ -100,6 +106,20 @@ pub(crate) fn forecast_cmd(args: ForecastArgs) -> Result<()> {
         }
     }
 
+    // A limit that matches no series would be ignored unseen.
+    let unmatched: Vec<String> = args
+        .limit
+        .iter()
+        .zip(&limits)
+        .filter(|(_, l)| !forecasts.iter().any(|f| limit_matches(l, &f.key)))
+        .map(|(text, _)| {
+            format!(
+                "--limit {text} matches none of the {} series: it is ignored; use KEY=VALUE pairs of the series' dimensions (--by)",
+                forecasts.len()
+            )
+        })
+        .collect();
+
     let written = match ext.as_str() {
         "json" => {
             export::write_json(&args.out, &ForecastFile::new(&args, &forecasts, &warnings))
@@ -108,7 +128,6 @@ pub(crate) fn forecast_cmd(args: ForecastArgs) -> Result<()> {
         }
         _ => {
             export::write_forecasts(&args.out, &forecasts).context("writing the forecasts")?;
-            let models = sidecar(&args.out, "models.json");
             let mut summary =
                 serde_json::to_value(ForecastFile::new(&args, &forecasts, &warnings))?;
             if let Some(list) = summary.get_mut("forecasts").and_then(|v| v.as_array_mut()) {
@@ -124,7 +143,7 @@ pub(crate) fn forecast_cmd(args: ForecastArgs) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     print_forecasts(&mut out, &forecasts, &args.horizon)?;
-    for w in &warnings {
+    for w in warnings.iter().chain(&unmatched) {
         writeln!(out, "warning: {w}")?;
     }
     for p in written {

@@ -227,3 +227,35 @@ mod tests {
         assert_eq!(truncate("abc", 6), "abc");
     }
 }
+
+/// Refuses outputs that are one of the command's inputs, compared after resolving relative
+/// paths and links (`capplan ingest x.csv --out x.csv` would destroy the export it reads).
+/// Outputs that do not exist yet cannot be inputs; inputs that cannot be resolved (globs)
+/// are skipped here and checked again against the files actually read.
+pub(crate) fn refuse_inputs_as_outputs<I, P>(inputs: I, outputs: &[&Path]) -> Result<(), UsageError>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<Path>,
+{
+    let outs: Vec<(PathBuf, &Path)> = outputs
+        .iter()
+        .filter_map(|o| std::fs::canonicalize(o).ok().map(|c| (c, *o)))
+        .collect();
+    if outs.is_empty() {
+        return Ok(());
+    }
+    for input in inputs {
+        let input = input.as_ref();
+        let Ok(c) = std::fs::canonicalize(input) else {
+            continue;
+        };
+        if let Some((_, o)) = outs.iter().find(|(oc, _)| *oc == c) {
+            return Err(UsageError(format!(
+                "the output {} is the input {}: writing it would destroy the input; choose another output path",
+                o.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}

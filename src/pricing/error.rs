@@ -42,6 +42,30 @@ pub enum PricingError {
         /// The card's pool ids, in file order.
         known: Vec<String>,
     },
+    /// Two pools of the rate card cover the same usage series: its demand would be planned
+    /// (and bought for) twice.
+    #[error(
+        "{file}: pools \"{first}\" (line {first_line}) and \"{second}\" (line {second_line}) both \
+         match the usage series {series} (unit {unit}): its demand would be planned and bought \
+         twice; narrow one pool's `match` (or set `series_unit`) so that every series belongs to \
+         one pool"
+    )]
+    OverlappingPools {
+        /// The rate card's source name.
+        file: String,
+        /// The series both pools match.
+        series: String,
+        /// Its unit.
+        unit: String,
+        /// The first pool (file order).
+        first: String,
+        /// Its line.
+        first_line: usize,
+        /// The second pool.
+        second: String,
+        /// Its line.
+        second_line: usize,
+    },
     /// A computation exceeded the range of a decimal (about 7.9e28).
     #[error("arithmetic overflow while computing {what}: the amounts are too large")]
     Overflow {
