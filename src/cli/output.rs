@@ -147,6 +147,23 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// `s` made terminal-safe and, when longer than `n` characters, elided in the middle with `…`
+/// so that both its start and its distinguishing end stay visible.
+pub(crate) fn elide_middle(s: &str, n: usize) -> String {
+    let s = terminal_safe(s);
+    let len = s.chars().count();
+    if len <= n || n < 5 {
+        return s.into_owned();
+    }
+    let tail = (n - 1) / 2;
+    let head = n - 1 - tail;
+    let chars: Vec<char> = s.chars().collect();
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[len - tail..]);
+    out
+}
+
 /// A bar per progress stage on stderr when stderr is a terminal; nothing otherwise.
 pub(crate) struct Bar {
     bar: Mutex<Option<ProgressBar>>,
@@ -204,30 +221,6 @@ impl Progress for Bar {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terminal_safe_shows_controls_and_bidi_as_escapes() {
-        assert_eq!(
-            terminal_safe("\u{1b}[31mred\u{1b}[0m"),
-            "\\u{1b}[31mred\\u{1b}[0m"
-        );
-        assert_eq!(terminal_safe("a\rb\nc\u{7}"), "a\\u{d}b\\u{a}c\\u{7}");
-        assert_eq!(terminal_safe("pool\u{202E}05"), "pool\\u{202e}05");
-        assert_eq!(
-            terminal_safe("\u{2066}x\u{2069}\u{200E}\u{200F}\u{9b}"),
-            "\\u{2066}x\\u{2069}\\u{200e}\\u{200f}\\u{9b}"
-        );
-        for ok in ["Amazon EC2", "東京 — €5", "שירות", ""] {
-            assert!(matches!(terminal_safe(ok), Cow::Borrowed(s) if s == ok));
-        }
-        assert_eq!(truncate("ab\u{1b}cdef", 6), "ab\\u{…");
-        assert_eq!(truncate("abc", 6), "abc");
-    }
-}
-
 /// Refuses outputs that are one of the command's inputs, compared after resolving relative
 /// paths and links (`capplan ingest x.csv --out x.csv` would destroy the export it reads).
 /// Outputs that do not exist yet cannot be inputs; inputs that cannot be resolved (globs)
@@ -258,4 +251,28 @@ where
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_safe_shows_controls_and_bidi_as_escapes() {
+        assert_eq!(
+            terminal_safe("\u{1b}[31mred\u{1b}[0m"),
+            "\\u{1b}[31mred\\u{1b}[0m"
+        );
+        assert_eq!(terminal_safe("a\rb\nc\u{7}"), "a\\u{d}b\\u{a}c\\u{7}");
+        assert_eq!(terminal_safe("pool\u{202E}05"), "pool\\u{202e}05");
+        assert_eq!(
+            terminal_safe("\u{2066}x\u{2069}\u{200E}\u{200F}\u{9b}"),
+            "\\u{2066}x\\u{2069}\\u{200e}\\u{200f}\\u{9b}"
+        );
+        for ok in ["Amazon EC2", "東京 — €5", "שירות", ""] {
+            assert!(matches!(terminal_safe(ok), Cow::Borrowed(s) if s == ok));
+        }
+        assert_eq!(truncate("ab\u{1b}cdef", 6), "ab\\u{…");
+        assert_eq!(truncate("abc", 6), "abc");
+    }
 }

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use toml::{Spanned, Value};
 
-use super::error::{PricingError, Warning};
+use super::error::{PoolOverlap, PricingError, Warning};
 use super::pv::{PaymentChoice, choose_payment_options};
 use super::source::{Problem, Src, quote_list};
 use super::types::{OfferKind, Payment, Term};
@@ -678,7 +678,7 @@ impl RateCard {
         for (key, unit) in series {
             let mut matching = self.pools.iter().filter(|p| p.covers_series(key, unit));
             if let (Some(a), Some(b)) = (matching.next(), matching.next()) {
-                return Err(PricingError::OverlappingPools {
+                return Err(PricingError::OverlappingPools(Box::new(PoolOverlap {
                     file: a.origin.file.clone(),
                     series: key.to_string(),
                     unit: unit.to_owned(),
@@ -686,7 +686,7 @@ impl RateCard {
                     first_line: a.origin.line,
                     second: b.id.clone(),
                     second_line: b.origin.line,
-                });
+                })));
             }
         }
         Ok(())

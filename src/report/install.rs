@@ -19,9 +19,10 @@
 //! renamed into place one by one, data files first and `index.html` last: no file is ever
 //! half written, and old and new files can only meet for the milliseconds of the renames.
 //!
-//! The lock is `.capplan.lock` in the destination, held with an advisory file lock
-//! (`File::try_lock`), which the system releases when a run dies, even by `kill -9`; the
-//! file is removed when the run ends.
+//! The lock is `.capplan.lock` in the destination, created exclusively (`create_new`, i.e.
+//! `O_EXCL`) with the run's process id in it and removed when the run ends (in a swap it
+//! leaves with the old copy). A lock whose process no longer runs (a run killed by `kill -9`)
+//! is stale and taken over; a live one makes the second run fail with [`ReportError::Busy`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
@@ -65,45 +66,53 @@ impl Destination {
         fs::create_dir_all(dir).map_err(|e| werr(dir, e))?;
         let canon = fs::canonicalize(dir).map_err(|e| werr(dir, e))?;
         let lock_path = canon.join(LOCK);
-        // A run that swapped the directory between our open and our lock leaves us holding
-        // the lock of the old directory: retry on the new one.
+        let stamp = format!("pid {}\n", std::process::id());
         for _ in 0..10 {
-            let f = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .read(true)
+            match OpenOptions::new()
                 .write(true)
+                .create_new(true)
                 .open(&lock_path)
-                .map_err(|e| werr(&lock_path, e))?;
-            match f.try_lock() {
-                Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    let holder = fs::read_to_string(&lock_path).unwrap_or_default();
-                    return Err(ReportError::Busy {
-                        dir: dir.display().to_string(),
-                        holder: holder.trim().to_owned(),
-                    });
+            {
+                Ok(mut f) => {
+                    f.write_all(stamp.as_bytes())
+                        .and_then(|()| f.sync_all())
+                        .map_err(|e| werr(&lock_path, e))?;
+                    let d = Destination {
+                        shown: dir.to_path_buf(),
+                        dir: canon,
+                        lock: Some(f),
+                    };
+                    d.clean_stale()?;
+                    return Ok(d);
                 }
-                Err(fs::TryLockError::Error(e)) => return Err(werr(&lock_path, e)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = fs::read_to_string(&lock_path).unwrap_or_default();
+                    match holder_pid(&holder) {
+                        Some(pid) if pid != std::process::id() && !process_alive(pid) => {
+                            // The run that wrote it died (kill -9, power loss): break it, one
+                            // breaker at a time, and only if it is still the same lock.
+                            break_stale_lock(&canon, &lock_path, &holder);
+                        }
+                        // Being written right now (no pid yet): look again.
+                        None if holder.is_empty() => {
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        _ => {
+                            return Err(ReportError::Busy {
+                                dir: dir.display().to_string(),
+                                holder: format!(
+                                    "{}; if no capplan run is active, remove {}",
+                                    holder.trim(),
+                                    lock_path.display()
+                                ),
+                            });
+                        }
+                    }
+                }
+                Err(e) => return Err(werr(&lock_path, e)),
             }
-            if !same_file(&f, &lock_path) {
-                continue;
-            }
-            let mut w = &f;
-            let _ = f.set_len(0);
-            let _ = writeln!(w, "pid {}", std::process::id());
-            let d = Destination {
-                shown: dir.to_path_buf(),
-                dir: canon,
-                lock: Some(f),
-            };
-            d.clean_stale()?;
-            return Ok(d);
         }
-        Err(werr(
-            &lock_path,
-            "the directory kept being replaced; try again",
-        ))
+        Err(werr(&lock_path, "the lock kept changing hands; try again"))
     }
 
     fn name(&self) -> Option<String> {
@@ -328,6 +337,61 @@ impl Destination {
 impl Drop for Destination {
     fn drop(&mut self) {
         self.release();
+    }
+}
+
+/// The process id a lock file names (`pid N`).
+fn holder_pid(text: &str) -> Option<u32> {
+    text.trim().strip_prefix("pid ")?.trim().parse().ok()
+}
+
+/// Whether process `pid` is running: `/proc/<pid>` where there is a `/proc`, else `kill -0`;
+/// assumed running where neither can tell (the lock is then removed by hand, as the error
+/// says).
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    if proc.join("self").exists() {
+        return proc.join(pid.to_string()).exists();
+    }
+    #[cfg(unix)]
+    {
+        std::process::Command::new("kill")
+            .args(["-0", &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_or(true, |s| s.success())
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// Removes the stale lock at `lock_path` whose text was `seen`, guarded by an exclusive
+/// `.capplan.lock.break` file so that two runs breaking it at once cannot remove the lock
+/// the winner just took. A guard left by a run killed while breaking is removed after a
+/// minute.
+fn break_stale_lock(dir: &Path, lock_path: &Path, seen: &str) {
+    let guard = dir.join(format!("{LOCK}.break"));
+    match OpenOptions::new().write(true).create_new(true).open(&guard) {
+        Ok(_) => {
+            if fs::read_to_string(lock_path).is_ok_and(|now| now == seen) {
+                let _ = fs::remove_file(lock_path);
+            }
+            let _ = fs::remove_file(&guard);
+        }
+        Err(_) => {
+            let old = fs::metadata(&guard)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age >= STALE_TMP);
+            if old {
+                let _ = fs::remove_file(&guard);
+            } else {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 }
 

@@ -400,14 +400,12 @@ fn a_second_run_into_a_locked_directory_gets_a_clear_error() {
     let dir = tmp.path();
     report(dir, "out").success();
     let before = files(&dir.join("out"));
-    // Hold the lock as a running report would.
-    let lock = std::fs::File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("out/.capplan.lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    // A lock held by a running process (this test stands in for a running report).
+    std::fs::write(
+        dir.join("out/.capplan.lock"),
+        format!("pid {}\n", std::process::id()),
+    )
+    .unwrap();
     std::fs::write(dir.join("plan.toml"), plan("20000", "")).unwrap();
     report(dir, "out")
         .failure()
@@ -417,7 +415,8 @@ fn a_second_run_into_a_locked_directory_gets_a_clear_error() {
     let mut now = files(&dir.join("out"));
     now.retain(|(n, _)| n != ".capplan.lock");
     assert_eq!(now, before, "nothing was written");
-    drop(lock);
+    // A lock whose process is gone (a run killed by `kill -9`) is taken over.
+    std::fs::write(dir.join("out/.capplan.lock"), "pid 4000000000\n").unwrap();
     report(dir, "out").success();
     assert!(!dir.join("out/.capplan.lock").exists());
 }
@@ -486,4 +485,128 @@ fn an_output_that_is_an_input_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("would destroy the input"));
     assert_eq!(std::fs::read(&clash).unwrap(), original);
+}
+
+// ---- the forecast table --------------------------------------------------------------------
+
+/// 35 days of hourly usage of two series whose labels agree on their first 60 characters:
+/// `eu-west-1` with a daily cycle, `us-east-1` constant at 5 with rounding noise of 1e-9 for
+/// four weeks, then 5.5 in office hours (a backtest trained on the flat part meets a change
+/// a billion times its noise).
+fn write_long_names(path: &Path) {
+    let svc = "Amazon Elastic Compute Cloud - Compute Instances (Linux; shared tenancy)";
+    let mut csv = String::from("timestamp,service,region,quantity,unit,cost\n");
+    for h in 0..35 * 24 {
+        let day =
+            chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap() + chrono::Duration::days(h / 24);
+        let hr = h % 24;
+        let ts = format!("{day}T{hr:02}:00:00Z");
+        let cyc = 30.0 + 8.0 * ((hr as f64) / 24.0 * std::f64::consts::TAU).sin();
+        let flat = if h >= 28 * 24 && (9..18).contains(&hr) {
+            "5.5"
+        } else if h % 3 == 0 {
+            "5.000000001"
+        } else {
+            "5"
+        };
+        writeln!(csv, "{ts},{svc},eu-west-1,{cyc:.3},Hours,{:.4}", cyc * 0.1).unwrap();
+        writeln!(csv, "{ts},{svc},us-east-1,{flat},Hours,0.5").unwrap();
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn the_forecast_table_shows_units_whole_labels_sane_mase_and_path_totals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write_long_names(&dir.join("usage.csv"));
+    let run = capplan(dir)
+        .args([
+            "forecast",
+            "usage.csv",
+            "--by",
+            "service,region",
+            "--horizon",
+            "14d",
+            "--out",
+            "f.csv",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header = lines[0];
+    assert!(header.contains(" unit "), "{header}");
+    assert!(header.contains("total p10..p90"), "{header}");
+    assert!(!header.contains("p10..p90 sum"), "{header}");
+    assert!(stdout.contains("over 500 seeded sample paths"), "{stdout}");
+    let rows: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("service="))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    // The labels are longer than the widest printed whole: elided in the middle, they keep
+    // their start and their distinguishing end, so the rows do not look alike.
+    for region in ["region=eu-west-1", "region=us-east-1"] {
+        assert!(
+            rows.iter().any(|r| r.starts_with("service=Amazon Elastic")
+                && r.contains('…')
+                && r.contains(&format!("shared tenancy),{region} "))),
+            "{region}: {stdout}"
+        );
+    }
+    for r in &rows {
+        assert!(r.contains(" Hours "), "unit column: {r}");
+    }
+    // The near-constant series' MASE is a number of ordinary size.
+    let flat = rows.iter().find(|r| r.contains("us-east-1")).unwrap();
+    let big: Vec<f64> = flat
+        .split_whitespace()
+        .filter_map(|t| t.parse::<f64>().ok())
+        .filter(|v| *v > 1e6)
+        .collect();
+    assert!(big.is_empty(), "{flat}");
+    assert!(!flat.contains("e9") && !flat.contains("e+"), "{flat}");
+}
+
+#[test]
+fn a_level_shift_note_names_the_shift_the_forecast_records() {
+    use capplan::forecast::{ForecastSettings, forecast_usage};
+    use capplan::series::{Granularity, SeriesKey, UsageSeries};
+    use chrono::TimeZone;
+    // 60 days hourly; the level doubles 10 days before the end (240 hours: a regime shorter
+    // than the 336 hours the model needs, so training starts before the shift).
+    let n = 60 * 24;
+    let values: Vec<f64> = (0..n)
+        .map(|t| {
+            let level = if t >= n - 240 { 40.0 } else { 20.0 };
+            level + 3.0 * ((t as f64) / 24.0 * std::f64::consts::TAU).sin()
+        })
+        .collect();
+    let s = UsageSeries {
+        key: SeriesKey(vec![("service".into(), "Compute".into())]),
+        unit: "Hours".into(),
+        granularity: Granularity::Hour,
+        start: chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        values,
+        cost: None,
+        gaps_filled: 0,
+    };
+    let f = forecast_usage(&s, &ForecastSettings::new(48)).unwrap();
+    let last = f.level_shifts.last().expect("the shift is found");
+    let shown = last.at.format("%Y-%m-%d %H:%M").to_string();
+    let notes: Vec<&String> = f
+        .notes
+        .iter()
+        .filter(|n| n.contains("level shift"))
+        .collect();
+    assert!(!notes.is_empty(), "{:?}", f.notes);
+    for note in notes {
+        assert!(
+            note.contains(&format!("level shift at {shown}"))
+                || note.contains(&format!("level shift, at {shown}")),
+            "note {note:?} must name the shift at {shown}"
+        );
+    }
 }
