@@ -19,7 +19,8 @@ pub(crate) fn backtest_cmd(args: BacktestArgs) -> Result<()> {
         Some(p) => Some(out_ext(p, &["csv", "json"])?),
         None => None,
     };
-    let ingested = load_series(&args.input, &args.series)?;
+    let outputs: Vec<&std::path::Path> = args.out.as_deref().into_iter().collect();
+    let ingested = load_series(&args.input, &args.series, &outputs)?;
     let series = &ingested.series;
     let step_s = step_seconds(&series[0])?;
     let granularity = forecast::check_granularity(series[0].granularity)?;

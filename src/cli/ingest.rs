@@ -11,7 +11,7 @@ use capplan::ingest::{self, Ingested, Reconciliation};
 use capplan::series::UsageSeries;
 
 use super::args::{IngestArgs, InputArgs, SeriesArgs, UsageError};
-use super::output::{print_findings, print_reconciliation, sidecar};
+use super::output::{print_findings, print_reconciliation, refuse_inputs_as_outputs, sidecar};
 
 /// Runs `capplan ingest`.
 pub(crate) fn ingest_cmd(args: IngestArgs) -> Result<()> {
@@ -29,10 +29,13 @@ pub(crate) fn ingest_cmd(args: IngestArgs) -> Result<()> {
         .into());
     }
     let agg = args.series.to_options()?;
+    let recon_path = sidecar(&args.out, "reconciliation.json");
+    let outputs = [args.out.as_path(), recon_path.as_path()];
+    refuse_inputs_as_outputs(&args.input.inputs, &outputs)?;
     let loaded = ingest::load(&opts)?;
     let ingested = loaded.aggregate(&agg)?;
+    refuse_inputs_as_outputs(ingested.files.iter().map(|f| &f.path), &outputs)?;
     export::write_series(&args.out, &ingested.series).with_context(|| "writing the series")?;
-    let recon_path = sidecar(&args.out, "reconciliation.json");
     export::write_json(&recon_path, &ReconciliationFile::from(&ingested))
         .with_context(|| "writing the reconciliation")?;
     let mut out = std::io::stdout().lock();
@@ -40,12 +43,19 @@ pub(crate) fn ingest_cmd(args: IngestArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads the input and aggregates it into series (printing nothing).
-pub(crate) fn load_series(input: &InputArgs, series: &SeriesArgs) -> Result<ingest::Ingested> {
+/// Loads the input and aggregates it into series (printing nothing), after checking that none
+/// of the command's `outputs` is one of the inputs.
+pub(crate) fn load_series(
+    input: &InputArgs,
+    series: &SeriesArgs,
+    outputs: &[&std::path::Path],
+) -> Result<ingest::Ingested> {
     let opts = input.to_options()?;
     let agg = series.to_options()?;
+    refuse_inputs_as_outputs(&input.inputs, outputs)?;
     let loaded = ingest::load(&opts)?;
     let ingested = loaded.aggregate(&agg)?;
+    refuse_inputs_as_outputs(ingested.files.iter().map(|f| &f.path), outputs)?;
     if ingested.series.is_empty() {
         return Err(UsageError(
             "no usage series: every row was excluded (see `capplan inspect` for the reasons)"

@@ -147,6 +147,23 @@ pub(crate) fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// `s` made terminal-safe and, when longer than `n` characters, elided in the middle with `…`
+/// so that both its start and its distinguishing end stay visible.
+pub(crate) fn elide_middle(s: &str, n: usize) -> String {
+    let s = terminal_safe(s);
+    let len = s.chars().count();
+    if len <= n || n < 5 {
+        return s.into_owned();
+    }
+    let tail = (n - 1) / 2;
+    let head = n - 1 - tail;
+    let chars: Vec<char> = s.chars().collect();
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[len - tail..]);
+    out
+}
+
 /// A bar per progress stage on stderr when stderr is a terminal; nothing otherwise.
 pub(crate) struct Bar {
     bar: Mutex<Option<ProgressBar>>,
@@ -202,6 +219,38 @@ impl Progress for Bar {
             b.finish_and_clear();
         }
     }
+}
+
+/// Refuses outputs that are one of the command's inputs, compared after resolving relative
+/// paths and links (`capplan ingest x.csv --out x.csv` would destroy the export it reads).
+/// Outputs that do not exist yet cannot be inputs; inputs that cannot be resolved (globs)
+/// are skipped here and checked again against the files actually read.
+pub(crate) fn refuse_inputs_as_outputs<I, P>(inputs: I, outputs: &[&Path]) -> Result<(), UsageError>
+where
+    I: IntoIterator<Item = P>,
+    P: AsRef<Path>,
+{
+    let outs: Vec<(PathBuf, &Path)> = outputs
+        .iter()
+        .filter_map(|o| std::fs::canonicalize(o).ok().map(|c| (c, *o)))
+        .collect();
+    if outs.is_empty() {
+        return Ok(());
+    }
+    for input in inputs {
+        let input = input.as_ref();
+        let Ok(c) = std::fs::canonicalize(input) else {
+            continue;
+        };
+        if let Some((_, o)) = outs.iter().find(|(oc, _)| *oc == c) {
+            return Err(UsageError(format!(
+                "the output {} is the input {}: writing it would destroy the input; choose another output path",
+                o.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

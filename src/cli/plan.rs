@@ -21,7 +21,7 @@ use capplan::progress::Progress as _;
 use capplan::series::{Granularity, UsageSeries};
 
 use super::args::{BacktestPlanArgs, InputArgs, PlanArgs, UsageError};
-use super::output::{Bar, out_ext, truncate};
+use super::output::{Bar, out_ext, refuse_inputs_as_outputs, truncate};
 
 fn read(path: &std::path::Path, what: &str) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading the {what} {}", path.display()))
@@ -38,7 +38,15 @@ fn load_inputs(
     input: &InputArgs,
     rates: &std::path::Path,
     inventory: Option<&std::path::Path>,
+    outputs: &[&std::path::Path],
 ) -> Result<Inputs> {
+    let named = input
+        .inputs
+        .iter()
+        .map(std::path::PathBuf::from)
+        .chain(std::iter::once(rates.to_path_buf()))
+        .chain(inventory.map(std::path::Path::to_path_buf));
+    refuse_inputs_as_outputs(named, outputs)?;
     let card = RateCard::from_toml_str(&read(rates, "rate card")?, &rates.display().to_string())
         .map_err(|e| UsageError(e.to_string()))?;
     let inventory = match inventory {
@@ -66,6 +74,7 @@ fn load_inputs(
         filters: Vec::new(),
         measure: Measure::Quantity,
     })?;
+    refuse_inputs_as_outputs(ingested.files.iter().map(|f| &f.path), outputs)?;
     let series: Vec<UsageSeries> = ingested
         .series
         .into_iter()
@@ -78,6 +87,11 @@ fn load_inputs(
             })
         })
         .collect();
+    card.check_disjoint(series.iter().map(|s| (&s.key, s.unit.as_str())))
+        .map_err(|e| UsageError(e.to_string()))?;
+    for w in card.warnings() {
+        eprintln!("warning: {w}");
+    }
     if series.is_empty() {
         return Err(UsageError(format!(
             "no usage series matches a pool of {}: check the pools' `match` dimensions and `series_unit`",
@@ -102,7 +116,12 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
         card,
         inventory,
         series,
-    } = load_inputs(&args.input, &args.rates, args.inventory.as_deref())?;
+    } = load_inputs(
+        &args.input,
+        &args.rates,
+        args.inventory.as_deref(),
+        &[args.out.as_path()],
+    )?;
     let series = match args.as_of {
         Some(date) => history_before(&series, date).map_err(|e| policy_error(e, "--as-of", ""))?,
         None => series,
@@ -370,7 +389,12 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         card,
         inventory,
         series,
-    } = load_inputs(&args.input, &args.rates, args.inventory.as_deref())?;
+    } = load_inputs(
+        &args.input,
+        &args.rates,
+        args.inventory.as_deref(),
+        &args.out.as_deref().into_iter().collect::<Vec<_>>(),
+    )?;
     let settings = PolicySettings {
         hours: args.horizon.steps(3600),
         decisions: args.decision.clone(),

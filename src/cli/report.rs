@@ -1,7 +1,7 @@
 //! `capplan report` and `capplan demo`: read the plan file, run it, write the report
 //! and its exports, print where they are; exit 3 on an over-budget quarter when asked.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -11,7 +11,7 @@ use capplan::run::{self, RunOptions};
 use capplan::scenario::ScenarioFile;
 
 use super::args::{DemoArgs, ReportArgs, UsageError};
-use super::output::Bar;
+use super::output::{Bar, refuse_inputs_as_outputs};
 
 /// A forecast quarter over budget with `--fail-on-budget` (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,36 @@ fn load_plan(path: &Path) -> Result<ScenarioFile> {
     })?;
     ScenarioFile::from_toml_str(&text, &path.display().to_string())
         .map_err(|e| UsageError(e.to_string()).into())
+}
+
+/// Every file a run of `plan` reads: the plan file, the rate card, the inventory, the events
+/// files and the bill's files (directories walked, globs expanded).
+fn plan_inputs(config: &Path, plan: &ScenarioFile, base: &Path) -> Vec<PathBuf> {
+    let p = plan.clone().resolve_paths(base);
+    let mut out = vec![config.to_path_buf(), p.rates.clone()];
+    out.extend(p.inventory.clone());
+    out.extend(p.events.clone());
+    out.extend(p.demand.iter().flat_map(|d| d.events.iter().cloned()));
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() && depth < 16 => walk(&e.path(), out, depth + 1),
+                Ok(_) => out.push(e.path()),
+                Err(_) => {}
+            }
+        }
+    }
+    for i in &p.inputs.paths {
+        let path = Path::new(i);
+        if path.is_dir() {
+            walk(path, &mut out, 0);
+        } else if path.exists() {
+            out.push(path.to_path_buf());
+        } else if let Ok(paths) = glob::glob(i) {
+            out.extend(paths.flatten());
+        }
+    }
+    out
 }
 
 fn run_and_write(
@@ -49,8 +79,17 @@ fn run_and_write(
         }
     })?;
     bar.finish();
+    let outputs: Vec<PathBuf> = report::report_files(&data)
+        .iter()
+        .map(|n| out.join(n))
+        .collect();
+    let outputs: Vec<&Path> = outputs.iter().map(PathBuf::as_path).collect();
+    refuse_inputs_as_outputs(plan_inputs(config, &plan, base), &outputs)?;
     let written = report::write_report(&data, out)
         .with_context(|| format!("writing the report into {}", out.display()))?;
+    for w in &data.warnings {
+        eprintln!("warning: {w}");
+    }
     println!("{}", report::summary_sentence(&data));
     for p in &written {
         println!("wrote {}", p.display());

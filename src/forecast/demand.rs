@@ -575,12 +575,27 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
             (2 * longest).max(settings.horizon.min(n / 2))
         ));
     }
-    if from > 0 {
-        notes.push(format!(
+    // The note names the shift as `level_shifts` records it; when the last shift leaves too
+    // short a regime, training starts earlier and the note says both dates.
+    match shifts.last().map(|s| s.index) {
+        _ if from == 0 => {}
+        Some(last) if last == from => notes.push(format!(
             "trained on the current regime: {} of {n} buckets, after the level shift at {}",
             n - from,
             at(from).format("%Y-%m-%d %H:%M")
-        ));
+        )),
+        Some(last) => notes.push(format!(
+            "trained on the last {} of {n} buckets, from {}: the last level shift, at {}, leaves fewer than the {} buckets the model needs",
+            n - from,
+            at(from).format("%Y-%m-%d %H:%M"),
+            at(last).format("%Y-%m-%d %H:%M"),
+            (2 * longest).max(settings.horizon.min(n / 2))
+        )),
+        None => notes.push(format!(
+            "trained on the last {} of {n} buckets, from {}",
+            n - from,
+            at(from).format("%Y-%m-%d %H:%M")
+        )),
     }
     let train = &values[from..];
     let detected_periods = if values.len() >= 8 {

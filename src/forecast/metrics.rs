@@ -18,6 +18,10 @@ pub enum ScaleBasis {
     Unit,
 }
 
+/// Mean absolute differences below this share of a series' mean absolute value are rounding
+/// noise, not change (see [`Scale::from_training`]).
+pub(crate) const NEGLIGIBLE_CHANGE: f64 = 1e-6;
+
 /// In-sample scale that makes errors comparable across series: the mean
 /// absolute (for MASE) and mean squared (for RMSSE) error of the seasonal
 /// naive forecast on the training data.
@@ -36,8 +40,20 @@ impl Scale {
     ///
     /// Falls back, in order, to lag-1 differences, the mean absolute value
     /// and finally 1.0, so the result is always positive and finite (a
-    /// constant series would otherwise give 0/0).
+    /// constant series would otherwise give 0/0). Differences whose mean is
+    /// negligible against the series' level (a millionth of its mean
+    /// absolute value: rounding noise on a constant series) count as none, so
+    /// a near-constant series is scaled by its level instead of by its noise
+    /// (which made MASE values of 1e9).
     pub fn from_training(train: &[f64], m: usize) -> Self {
+        let level = {
+            let (s, n) = train
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((0.0, 0usize), |(s, n), v| (s + v.abs(), n + 1));
+            if n == 0 { 0.0 } else { s / n as f64 }
+        };
+        let floor = NEGLIGIBLE_CHANGE * level;
         let diffs = |lag: usize| -> Option<(f64, f64)> {
             if lag == 0 || train.len() <= lag {
                 return None;
@@ -53,7 +69,7 @@ impl Scale {
             let n = d.len() as f64;
             let mae = d.iter().map(|x| x.abs()).sum::<f64>() / n;
             let mse = d.iter().map(|x| x * x).sum::<f64>() / n;
-            (mae > 0.0).then_some((mae, mse))
+            (mae > floor && mae > 0.0).then_some((mae, mse))
         };
         if let Some((mae, mse)) = diffs(m) {
             return Self {
@@ -220,6 +236,20 @@ mod tests {
         assert_eq!((s.basis, s.mae, s.mse), (ScaleBasis::MeanAbs, 4.0, 16.0));
         // All zero: unit.
         assert_eq!(Scale::from_training(&[0.0; 5], 2).basis, ScaleBasis::Unit);
+    }
+
+    #[test]
+    fn rounding_noise_is_not_a_scale() {
+        // 5 instance-hours with 1e-9 of rounding noise: scaled by the level, not the noise.
+        let train: Vec<f64> = (0..48)
+            .map(|i| 5.0 + if i % 3 == 0 { 1e-9 } else { 0.0 })
+            .collect();
+        let s = Scale::from_training(&train, 24);
+        assert_eq!(s.basis, ScaleBasis::MeanAbs);
+        assert!(mase(&[5.5, 5.0], &[5.0, 5.0], s.mae) < 1.0);
+        // A real change of a thousandth of the level is still a change.
+        let moving: Vec<f64> = (0..48).map(|i| 5.0 + 0.005 * (i % 2) as f64).collect();
+        assert_eq!(Scale::from_training(&moving, 24).basis, ScaleBasis::Lag1);
     }
 
     #[test]

@@ -191,7 +191,8 @@ pub(crate) fn offer_choices(
 ///
 /// # Errors
 ///
-/// [`PlanError`] for inconsistent inputs (forecasts on different grids, non-hourly forecasts).
+/// [`PlanError`] for inconsistent inputs (forecasts on different grids, non-hourly forecasts,
+/// a series two pools cover).
 pub fn plan_portfolio(
     card: &RateCard,
     inventory: &Inventory,
@@ -213,6 +214,8 @@ pub fn plan_portfolio(
             "planning needs hourly forecasts that share one start and horizon".into(),
         ));
     }
+    card.check_disjoint(forecasts.iter().map(|f| (&f.key, f.unit.as_str())))
+        .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
     let mut pools = Vec::new();
     let mut skipped = Vec::new();
     for pool in card.pools() {

@@ -82,6 +82,18 @@ pub enum StrategyError {
         /// Line of the purchase.
         line: usize,
     },
+    /// A listed purchase names a pool the rate card does not have.
+    #[error("pool {pool:?} is not in the rate card")]
+    UnknownPool {
+        /// The pool id as listed.
+        pool: String,
+        /// The closest pool id of the card, if one is close.
+        suggestion: Option<String>,
+        /// The card's pool ids, in file order.
+        known: Vec<String>,
+        /// Line of the purchase.
+        line: usize,
+    },
     /// A listed purchase is dated before the start of the plan.
     #[error("purchase date {date} is before the start of the plan {start}")]
     BeforeStart {
@@ -298,6 +310,40 @@ pub fn coverage_purchases(
         h0 += term_h;
     }
     out
+}
+
+/// Checks every purchase of `list` against the card before any pool is planned: its pool must
+/// be one of the card's and its offer one of that pool's (a purchase of a pool the card lacks
+/// would otherwise belong to no pool and be dropped unseen).
+///
+/// # Errors
+///
+/// [`StrategyError::UnknownPool`] (with the closest pool id, if any) or
+/// [`StrategyError::NotAnOffer`] for the first purchase in list order that fails.
+pub fn check_listed(card: &RateCard, list: &[ListedPurchase]) -> Result<(), StrategyError> {
+    for p in list {
+        if card.pool(&p.pool).is_none() {
+            let known: Vec<String> = card.pools().iter().map(|q| q.id().to_owned()).collect();
+            return Err(StrategyError::UnknownPool {
+                pool: p.pool.clone(),
+                suggestion: crate::diagnostic::did_you_mean(
+                    &p.pool,
+                    known.iter().map(String::as_str),
+                )
+                .map(str::to_owned),
+                known,
+                line: p.line,
+            });
+        }
+        if card.offer(&p.offer).is_none_or(|o| o.pool() != p.pool) {
+            return Err(StrategyError::NotAnOffer {
+                offer: p.offer.clone(),
+                pool: p.pool.clone(),
+                line: p.line,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The purchases of `list` that belong to `pool`, each at the hour of its date.

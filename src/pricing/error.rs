@@ -42,12 +42,41 @@ pub enum PricingError {
         /// The card's pool ids, in file order.
         known: Vec<String>,
     },
+    /// Two pools of the rate card cover the same usage series: its demand would be planned
+    /// (and bought for) twice.
+    #[error("{0}")]
+    OverlappingPools(Box<PoolOverlap>),
     /// A computation exceeded the range of a decimal (about 7.9e28).
     #[error("arithmetic overflow while computing {what}: the amounts are too large")]
     Overflow {
         /// What was being computed.
         what: &'static str,
     },
+}
+
+/// Two pools that cover the same series ([`PricingError::OverlappingPools`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{file}: pools \"{first}\" (line {first_line}) and \"{second}\" (line {second_line}) both \
+     match the usage series {series} (unit {unit}): its demand would be planned and bought \
+     twice; narrow one pool's `match` (or set `series_unit`) so that every series belongs to \
+     one pool"
+)]
+pub struct PoolOverlap {
+    /// The rate card's source name.
+    pub file: String,
+    /// The series both pools match.
+    pub series: String,
+    /// Its unit.
+    pub unit: String,
+    /// The first pool (file order).
+    pub first: String,
+    /// Its line.
+    pub first_line: usize,
+    /// The second pool.
+    pub second: String,
+    /// Its line.
+    pub second_line: usize,
 }
 
 impl PricingError {

@@ -97,7 +97,7 @@ mod source;
 pub mod types;
 
 pub use csv::CSV_COLUMNS;
-pub use error::{PricingError, Warning};
+pub use error::{PoolOverlap, PricingError, Warning};
 pub use inventory::{Commitment, Inventory};
 pub use pv::{
     MAX_COST_OF_CAPITAL, MIN_COST_OF_CAPITAL, PaymentCandidate, PaymentChoice,

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use toml::{Spanned, Value};
 
-use super::error::{PricingError, Warning};
+use super::error::{PoolOverlap, PricingError, Warning};
 use super::pv::{PaymentChoice, choose_payment_options};
 use super::source::{Problem, Src, quote_list};
 use super::types::{OfferKind, Payment, Term};
@@ -662,6 +662,34 @@ impl RateCard {
             .iter()
             .filter(|p| p.covers(dims.iter().copied(), series_unit))
             .collect()
+    }
+
+    /// Checks that no series is covered by two pools: the planner sums every pool's series
+    /// into that pool's demand, so a series two pools match would be planned (and bought for)
+    /// twice. `series` are the `(key, unit)` of the usage series to plan.
+    ///
+    /// # Errors
+    ///
+    /// [`PricingError::OverlappingPools`] naming the first such series and its first two pools.
+    pub fn check_disjoint<'a>(
+        &self,
+        series: impl IntoIterator<Item = (&'a SeriesKey, &'a str)>,
+    ) -> Result<(), PricingError> {
+        for (key, unit) in series {
+            let mut matching = self.pools.iter().filter(|p| p.covers_series(key, unit));
+            if let (Some(a), Some(b)) = (matching.next(), matching.next()) {
+                return Err(PricingError::OverlappingPools(Box::new(PoolOverlap {
+                    file: a.origin.file.clone(),
+                    series: key.to_string(),
+                    unit: unit.to_owned(),
+                    first: a.id.clone(),
+                    first_line: a.origin.line,
+                    second: b.id.clone(),
+                    second_line: b.origin.line,
+                })));
+            }
+        }
+        Ok(())
     }
 
     /// Non-fatal findings: offers not cheaper than on-demand, pools without offers. In file

@@ -14,6 +14,7 @@
 pub mod charts;
 pub mod data;
 mod html;
+mod install;
 mod tables;
 mod xlsx;
 
@@ -37,6 +38,17 @@ pub enum ReportError {
     /// A chart could not be drawn.
     #[error("chart: {0}")]
     Chart(#[from] charts::ChartError),
+    /// Another run is writing a report into the same directory.
+    #[error(
+        "another capplan run is writing a report into {dir} ({holder}); wait for it to finish \
+         or choose another --out directory"
+    )]
+    Busy {
+        /// The directory.
+        dir: String,
+        /// What the lock file says of its holder (`pid N`).
+        holder: String,
+    },
     /// A file could not be written.
     #[error("writing {path}: {message}")]
     Write {
@@ -82,37 +94,42 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     })
 }
 
+/// The names of the files a report of `data` writes into its directory (`index.html` last).
+pub fn report_files(data: &ReportData) -> Vec<String> {
+    let stem = report_stem(data);
+    let mut out = Vec::new();
+    for table in tables::tables(data) {
+        for ext in ["csv", "json"] {
+            out.push(format!("{stem}.{}.{ext}", table.name));
+        }
+    }
+    out.push(format!("{stem}.xlsx"));
+    out.push(format!("{stem}.html"));
+    out.push("index.html".to_owned());
+    out
+}
+
 /// Writes the report of `data` into `dir` (created if missing): `<name>-<quarter>.html`, the
 /// tables as `<name>-<quarter>.<table>.csv` / `.json`, the workbook `<name>-<quarter>.xlsx`,
-/// and `index.html` listing every report in `dir`. Each file is written to a temporary file in
-/// `dir` and renamed into place, so a killed run never leaves a half-written file. Returns the
+/// and `index.html` listing every report in `dir` ([`report_files`]). Every file is rendered
+/// first; then, under a lock on `dir`, they are written into a staging directory and swapped
+/// in as a whole (see the `install` module), so a killed or failed run leaves either the old
+/// files or the new ones, never a mix, and left-overs of killed runs are removed. Returns the
 /// paths written, in order.
 ///
 /// # Errors
 ///
-/// [`ReportError::Write`] when a file cannot be written; chart errors.
+/// [`ReportError::Busy`] when another run writes into `dir`; [`ReportError::Write`] when a
+/// file cannot be written; chart errors.
 pub fn write_report(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|e| ReportError::Write {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    })?;
     let stem = report_stem(data);
-    let mut written = Vec::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for table in tables::tables(data) {
         for (ext, bytes) in [("csv", table.to_csv()), ("json", table.to_json())] {
-            let p = dir.join(format!("{stem}.{}.{ext}", table.name));
-            write(&p, &bytes)?;
-            written.push(p);
+            files.push((format!("{stem}.{}.{ext}", table.name), bytes));
         }
     }
-    let p = dir.join(format!("{stem}.xlsx"));
-    write(&p, &xlsx::workbook(data)?)?;
-    written.push(p);
-    let p = dir.join(format!("{stem}.html"));
-    write(&p, render_html(data)?.as_bytes())?;
-    written.push(p);
-    let p = dir.join("index.html");
-    write(&p, render_index(dir)?.as_bytes())?;
-    written.push(p);
-    Ok(written)
+    files.push((format!("{stem}.xlsx"), xlsx::workbook(data)?));
+    files.push((format!("{stem}.html"), render_html(data)?.into_bytes()));
+    install::Destination::lock(dir)?.install(&files, render_index)
 }

@@ -98,13 +98,14 @@ pub fn execute(
     progress: &dyn Progress,
 ) -> Result<ReportData, RunError> {
     let inp = inputs::read_inputs(plan, base_dir)?;
+    let strategies: Vec<Strategy> = inp.plan.strategies.iter().map(strategy_of).collect();
+    pools::check_strategies(&inp, &strategies)?;
     let bill = inputs::read_bill(&inp, progress)?;
-    let mut warnings: Vec<String> = Vec::new();
+    let mut warnings: Vec<String> = inp.card.warnings().iter().map(|w| w.to_string()).collect();
     let frame = inputs::frame(&inp.plan, opts, &bill.usage.series, &mut warnings)?;
     let fsettings = pools::forecast_settings(&inp)?;
     let forecasts =
         pools::forecast_pools(&inp, &bill, &frame, &fsettings, progress, &mut warnings)?;
-    let strategies: Vec<Strategy> = inp.plan.strategies.iter().map(strategy_of).collect();
     let primary_idx = primary_strategy_index(&inp.plan);
     let (runs, skipped) = pools::plan_pools(
         &inp,
@@ -115,6 +116,7 @@ pub fn execute(
         progress,
         &mut warnings,
     )?;
+    warnings.extend(pools::unplanned_purchases(&inp, &strategies, &skipped));
     let spend = inputs::spend_history(&bill, &runs, &inp.card, frame.start)?;
     let other = quarters::other_spend(&spend, &inp, &frame, &fsettings, progress)?;
     let currency = inp.currency;
@@ -124,6 +126,7 @@ pub fn execute(
     let recommendations = views::recommendations(&inp.card, &runs, frame.start, primary_idx)?;
     let months = views::month_points(&frame, &runs, currency, primary_idx)?;
     let disp_hist = inputs::display_history(&bill, &inp.plan, frame.start)?;
+    warnings.extend(views::unmatched_limits(&inp, &disp_hist));
     let (series, anomalies) = views::display_series(
         &disp_hist,
         &inp,

@@ -101,6 +101,8 @@ pub(crate) fn forecast_pools(
     warnings: &mut Vec<String>,
 ) -> Result<Forecasts, RunError> {
     let (history, pool_series) = inputs::pool_history(bill, &inp.card, frame.start);
+    inp.card
+        .check_disjoint(pool_series.iter().map(|s| (&s.key, s.unit.as_str())))?;
     let mut base = forecast_many(&pool_series, fsettings, progress, "forecasting pool usage")?;
     for ev in &inp.event_sets {
         let (f, w) = demand::with_events(&base, std::slice::from_ref(ev))?;
@@ -128,6 +130,41 @@ pub(crate) fn forecast_pools(
         scenarios,
         event_sets: inp.event_sets.clone(),
     })
+}
+
+/// Checks every listed purchase of every strategy against the rate card (its pool and its
+/// offer), before anything is forecast.
+pub(crate) fn check_strategies(inp: &Inputs, strategies: &[Strategy]) -> Result<(), RunError> {
+    for s in strategies {
+        if let Strategy::Purchases(list) = s {
+            strategy::check_listed(&inp.card, list).map_err(|e| strategy_error(e, inp))?;
+        }
+    }
+    Ok(())
+}
+
+/// Warnings for the listed purchases of pools that are not planned: they are in no figure.
+pub(crate) fn unplanned_purchases(
+    inp: &Inputs,
+    strategies: &[Strategy],
+    skipped: &[Skipped],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (s, spec) in strategies.iter().zip(&inp.plan.strategies) {
+        let Strategy::Purchases(list) = s else {
+            continue;
+        };
+        for (pool, reason) in skipped {
+            let n = list.iter().filter(|p| &p.pool == pool).count();
+            if n > 0 {
+                out.push(format!(
+                    "strategy {}: {n} listed purchase(s) of pool {pool} are in no figure: the pool is not planned ({reason})",
+                    spec.name
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Plans every pool of the card; pools without usage or offers are skipped with the reason.
@@ -189,6 +226,24 @@ fn strategy_error(e: StrategyError, inp: &Inputs) -> RunError {
             message: format!(
                 "offer {offer:?} is not an offer of pool {pool:?} in {}; use one of the pool's offer ids",
                 inp.display.rates.display()
+            ),
+        },
+        StrategyError::UnknownPool {
+            pool,
+            suggestion,
+            known,
+            line,
+        } => RunError::Input {
+            file: inp.file.clone(),
+            line,
+            message: format!(
+                "pool {pool:?} of a listed purchase is not in {}; {}",
+                inp.display.rates.display(),
+                match suggestion {
+                    Some(s) => format!("did you mean {s:?}?"),
+                    None if known.is_empty() => "the rate card has no pools".to_owned(),
+                    None => format!("use one of its pool ids: {}", known.join(", ")),
+                }
             ),
         },
         StrategyError::BeforeStart { date, start, line } => RunError::Input {

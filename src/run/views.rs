@@ -260,6 +260,27 @@ fn daily(values: &[f64], t0: DateTime<Utc>, step: i64) -> Vec<(NaiveDate, f64)> 
     out
 }
 
+/// Warnings for the plan file's capacity limits that match none of the display series (the
+/// plan file's `series.by`): they would otherwise be ignored unseen.
+pub(crate) fn unmatched_limits(inp: &Inputs, disp_hist: &[UsageSeries]) -> Vec<String> {
+    let plan = &inp.plan;
+    plan.limits
+        .iter()
+        .filter(|l| !disp_hist.iter().any(|s| key_matches(&l.filter, &s.key)))
+        .map(|l| {
+            let m: Vec<String> = l.filter.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "{}: line {}: limit {} on {{{}}} matches none of the report's series (series.by = [{}]): it is ignored; match on dimensions of `series.by` and values present in the data",
+                inp.file,
+                l.line,
+                l.value,
+                m.join(", "),
+                plan.series.by.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// The display series forecast (with the plan's events and capacity limits), largest recent
 /// spend first, and their anomalies, largest |z| first.
 pub(crate) fn display_series(

@@ -27,5 +27,6 @@ mod plan_cli;
 mod plan_verify;
 mod pricing_demo;
 mod report;
+mod safety;
 mod shared_data;
 mod shared_series;
