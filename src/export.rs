@@ -390,7 +390,7 @@ fn write_frame(path: &Path, df: Result<DataFrame, PolarsError>) -> Result<(), Ex
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let mut df = df.map_err(enc)?;
+    let df = df.map_err(enc)?;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -411,17 +411,70 @@ fn write_frame(path: &Path, df: Result<DataFrame, PolarsError>) -> Result<(), Ex
                     .map_err(enc)
             })
         }
-        Some("parquet") => write_atomic(path, |w| {
-            ParquetWriter::new(w)
-                .with_compression(ParquetCompression::Zstd(None))
-                .finish(&mut df)
-                .map(|_| ())
-                .map_err(enc)
-        }),
+        Some("parquet") => {
+            let mut df = typed_for_parquet(df).map_err(enc)?;
+            write_atomic(path, |w| {
+                ParquetWriter::new(w)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .finish(&mut df)
+                    .map(|_| ())
+                    .map_err(enc)
+            })
+        }
         _ => Err(ExportError::UnsupportedExtension {
             path: path.to_path_buf(),
         }),
     }
+}
+
+/// The long tables' typed columns for Parquet, which stores types (CSV stays text): the UTC
+/// `timestamp` text becomes `Datetime(µs, UTC)`, and the exact decimal text of `effective_cost`
+/// becomes `Decimal(38, s)` with `s` the most decimals any value has, so every amount is stored
+/// exactly (an amount that would not fit in 38 digits is an error, never rounded).
+fn typed_for_parquet(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    if let Ok(ts) = df.column("timestamp")
+        && ts.dtype() == &DataType::String
+    {
+        let nulls = ts.null_count();
+        df = df
+            .lazy()
+            .with_column(col("timestamp").str().to_datetime(
+                Some(TimeUnit::Microseconds),
+                Some(TimeZone::UTC),
+                StrptimeOptions {
+                    format: Some("%Y-%m-%dT%H:%M:%SZ".into()),
+                    strict: true,
+                    exact: true,
+                    cache: true,
+                },
+                lit("raise"),
+            ))
+            .collect()?;
+        if df.column("timestamp")?.null_count() != nulls {
+            polars_bail!(ComputeError: "a timestamp of the table is not UTC text such as 2024-09-01T00:00:00Z");
+        }
+    }
+    if let Ok(cost) = df.column("effective_cost")
+        && cost.dtype() == &DataType::String
+    {
+        let text = cost.str()?.clone();
+        let (mut int_digits, mut scale) = (1usize, 0usize);
+        for v in text.iter().flatten() {
+            let digits = v.trim_start_matches(['-', '+']);
+            let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+            int_digits = int_digits.max(int.len());
+            scale = scale.max(frac.len());
+        }
+        if int_digits + scale > 38 {
+            polars_bail!(ComputeError: "an effective cost needs {} digits; a Parquet decimal holds 38", int_digits + scale);
+        }
+        let typed = text
+            .into_series()
+            .strict_cast(&DataType::Decimal(38, scale))?
+            .into_column();
+        df.with_column(typed.with_name("effective_cost".into()))?;
+    }
+    Ok(df)
 }
 
 #[cfg(test)]

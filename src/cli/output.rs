@@ -79,11 +79,38 @@ pub(crate) fn print_reconciliation(
             t.effective_cost.normalize().to_string()
         )?;
     }
-    writeln!(
-        out,
-        "  balanced: {}",
-        if r.balanced { "yes (exact)" } else { "NO" }
-    )?;
+    if r.unknown.is_empty() {
+        writeln!(
+            out,
+            "  balanced: {}",
+            if r.balanced { "yes (exact)" } else { "NO" }
+        )?;
+    } else {
+        writeln!(
+            out,
+            "  balanced: NO (unknown: cost values that could not be read are not in the totals)"
+        )?;
+    }
+    for u in &r.unknown {
+        let rows: Vec<String> = u
+            .first
+            .iter()
+            .map(|(file, row)| format!("{} row {row}", terminal_safe(file)))
+            .collect();
+        writeln!(
+            out,
+            "  unknown {}: {} row(s) with an unreadable `{}` value ({}{})",
+            u.column,
+            u.rows,
+            terminal_safe(&u.source_column),
+            rows.join(", "),
+            if u.rows as usize > u.first.len() {
+                ", …"
+            } else {
+                ""
+            }
+        )?;
+    }
     Ok(())
 }
 

@@ -41,7 +41,10 @@ impl Loaded {
             }
         };
         for g in &groups {
-            if matches!(g.reason, Reason::OtherCurrency | Reason::Unparseable) {
+            if matches!(
+                g.reason,
+                Reason::OtherCurrency | Reason::NoCurrency | Reason::Unparseable
+            ) {
                 continue;
             }
             let Some(id) = g.dims[0].clone() else {

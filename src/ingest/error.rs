@@ -107,6 +107,23 @@ pub enum IngestError {
         currencies: String,
     },
 
+    #[error(
+        "{}: no quantity column recognised for format {format} (looked for {looked_for}); found columns: {found}; rename the usage-quantity column to one of those names",
+        path.display()
+    )]
+    /// The quantity measure was asked for, but no input file has a column the format reads
+    /// quantities from (e.g. a localised Azure header), so every row lacks a quantity.
+    NoQuantityColumn {
+        /// The (first) file without a quantity column.
+        path: PathBuf,
+        /// Its format's name.
+        format: String,
+        /// The column names the format reads quantities from.
+        looked_for: String,
+        /// The columns the file does have, listed for the message.
+        found: String,
+    },
+
     #[error("no usable rows: {summary}")]
     /// Every row was excluded (by currency, filter or measure), so there is nothing to forecast.
     NoUsableRows {

@@ -42,7 +42,10 @@ impl Loaded {
             .filter(|g| {
                 matches!(
                     g.reason,
-                    Reason::Used | Reason::NoQuantity | Reason::UnusedCommitment
+                    Reason::Used
+                        | Reason::NoQuantity
+                        | Reason::UnusedCommitment
+                        | Reason::RestatedUsage
                 )
             })
             .collect();

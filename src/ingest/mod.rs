@@ -146,6 +146,12 @@ pub enum Reason {
     Adjustment,
     /// The unused part of a commitment (quantity measure only).
     UnusedCommitment,
+    /// A row that restates usage another row already counts (AWS `EBSOptimized:<type>` hours
+    /// repeat the instance's `BoxUsage` hours; quantity measure only).
+    RestatedUsage,
+    /// A row without a billing currency in an input whose other rows have one: its amounts
+    /// cannot be attributed to the chosen currency.
+    NoCurrency,
     /// Left out by a `--filter`.
     Filtered,
     /// Usage without a quantity.
@@ -154,15 +160,17 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in the order rows are classified (first match wins after `Used`).
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 12] = [
         Reason::Used,
         Reason::Unparseable,
         Reason::OtherCurrency,
+        Reason::NoCurrency,
         Reason::Tax,
         Reason::Credit,
         Reason::Purchase,
         Reason::Adjustment,
         Reason::UnusedCommitment,
+        Reason::RestatedUsage,
         Reason::Filtered,
         Reason::NoQuantity,
     ];
@@ -178,6 +186,8 @@ impl Reason {
             Reason::Purchase => "purchase",
             Reason::Adjustment => "adjustment",
             Reason::UnusedCommitment => "unused_commitment",
+            Reason::RestatedUsage => "restated_usage",
+            Reason::NoCurrency => "no_currency",
             Reason::Filtered => "filtered",
             Reason::NoQuantity => "no_quantity",
         }
@@ -239,8 +249,31 @@ pub struct Reconciliation {
     pub source: Vec<CurrencyTotals>,
     /// Rows per reason and currency, sorted.
     pub by_reason: Vec<ReasonTotals>,
-    /// True when used + excluded equals the source exactly, for rows and every cost column.
+    /// True when used + excluded equals the source exactly, for rows and every cost column,
+    /// and no amount is unknown.
     pub balanced: bool,
+    /// Cost values that could not be read (only with `--lenient`): the source totals above
+    /// leave them out, so they are unknown by these amounts. Empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<UnknownAmounts>,
+}
+
+/// Cost values of one column that could not be parsed (`--lenient`), with where they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownAmounts {
+    /// The canonical cost column (`billed_cost`, `effective_cost`, `list_cost`).
+    pub column: String,
+    /// The source column it is read from, as the file names it.
+    pub source_column: String,
+    /// How many rows have an unreadable value in it.
+    pub rows: u64,
+    /// The first such rows: file and 1-based data row (at most [`UnknownAmounts::SHOWN`]).
+    pub first: Vec<(String, u64)>,
+}
+
+impl UnknownAmounts {
+    /// How many rows [`UnknownAmounts::first`] lists at most.
+    pub const SHOWN: usize = 5;
 }
 
 impl Reconciliation {

@@ -8,8 +8,11 @@
 
 use super::canonical::{
     BAD_CODE_COL, BAD_COL, BUCKET_COL, EXCESS_COL, FILE_COL, HASH_COL, MONEY_DTYPE, PERIOD_COL,
-    Part, REASON_COL, RESPELLED_COL, canonical_frame, first_non_utf8_line, row_hash,
+    Part, RAW_PREFIX, REASON_COL, RESPELLED_COL, canonical_frame, first_non_utf8_line, row_hash,
 };
+
+/// True for rows whose BilledCost column is empty or null (counted as 0 in the sums).
+const BILLED_MISSING_COL: &str = "__billed_missing";
 use super::duplicates::{Duplicates, repeated_hashes};
 use super::error::{IngestError, did_you_mean};
 use super::formats::{self, CANONICAL, DIMENSION_ALIASES, Kind};
@@ -30,6 +33,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub(super) const ENGINE: Engine = Engine::Streaming;
 /// Fixed-point type quantities are summed in (9 decimals, see [`crate::money::QUANTITY_DP`]).
 const QUANTITY_DTYPE: DataType = DataType::Decimal(38, crate::money::QUANTITY_DP as usize);
+/// Fixed-point type of what a quantity has below its 9th decimal (|x| < 5e-10), summed apart
+/// so that no row is rounded to 9 decimals (a 5.03e-8 SNS quantity stays 5.03e-8): 27
+/// decimals, 11 integer digits for the sum.
+const QUANTITY_REST_DTYPE: DataType = DataType::Decimal(38, 27);
 
 /// Inputs read, mapped and validated, ready to be summarised.
 pub struct Loaded {
@@ -55,6 +62,7 @@ pub(super) const BASE_COLUMNS: &[&str] = &[
     "billed_cost",
     "effective_cost",
     "currency",
+    "usage_restated",
 ];
 
 /// A grouping dimension: its output name, its expression over the canonical frame and the
@@ -105,6 +113,8 @@ pub(super) struct Group {
     pub(super) excess_decimals: u64,
     pub(super) unlabelled_refunds: u64,
     pub(super) respelled: u64,
+    /// Rows without a BilledCost value (empty or null in a file that has the column).
+    pub(super) billed_missing: u64,
     /// Sum of the commitment discount quantity (exact) and how many rows carried one.
     pub(super) commitment_quantity: Decimal,
     pub(super) commitment_quantity_rows: u64,
@@ -182,7 +192,16 @@ impl Loaded {
                 .map(|(_, name)| col(name.as_str()))
                 .reduce(|a, b| a.or(b))
                 .unwrap_or(lit(false));
+            // BilledCost absent on a row of a file that has the column (empty or null): the
+            // sums count it as 0, and a finding says how often.
+            let raw_billed = format!("{RAW_PREFIX}billed_cost");
+            let billed_missing = if p.raw.contains(&raw_billed) {
+                col(raw_billed.as_str()).is_null()
+            } else {
+                lit(false)
+            };
             let lf = p.lf.clone().with_columns([
+                billed_missing.alias(BILLED_MISSING_COL),
                 respelled.alias(RESPELLED_COL),
                 any.alias(BAD_COL),
                 chain.otherwise(null_text()).alias(BAD_CODE_COL),
@@ -235,10 +254,22 @@ impl Loaded {
             });
         }
         if let Some(key) = name.strip_prefix("tag:") {
-            let path = format!("$['{}']", key.replace('\'', "\\'"));
+            // User tags are spelled `team`, `user:team` (CUR) or `user_team` (CUR 2.0); the
+            // exact key wins.
+            let lookups: Vec<Expr> = [
+                key.to_string(),
+                format!("user:{key}"),
+                format!("user_{key}"),
+            ]
+            .iter()
+            .map(|k| {
+                let path = format!("$['{}']", k.replace('\'', "\\'"));
+                col("tags").str().json_path_match(lit(path))
+            })
+            .collect();
             return Ok(Dim {
                 name: name.to_string(),
-                expr: col("tags").str().json_path_match(lit(path)),
+                expr: coalesce(&lookups),
                 canonical: Some("tags"),
             });
         }
@@ -285,10 +316,11 @@ impl Loaded {
         let unused = col("commitment_status")
             .eq(lit("Unused"))
             .fill_null(lit(false));
-        let unused = if measure == Measure::Quantity {
-            unused
+        let restated = col("usage_restated").is_not_null();
+        let (unused, restated) = if measure == Measure::Quantity {
+            (unused, restated)
         } else {
-            lit(false)
+            (lit(false), lit(false))
         };
         Ok(when(col(BAD_COL))
             .then(reason_code(Reason::Unparseable))
@@ -302,6 +334,8 @@ impl Loaded {
             .then(reason_code(Reason::Adjustment))
             .when(unused)
             .then(reason_code(Reason::UnusedCommitment))
+            .when(restated)
+            .then(reason_code(Reason::RestatedUsage))
             .when(self.filter_expr(filters)?.not())
             .then(reason_code(Reason::Filtered))
             .when(measured.not())
@@ -323,8 +357,17 @@ impl Loaded {
         // Every measure is summed as a fixed-point decimal: integer sums do not depend on the
         // order the engine adds rows in, so the series are identical run after run (f64 sums
         // are not). Quantities keep 9 decimals; costs are exact.
+        let quantity = col("consumed_quantity");
+        // The part of each quantity below the 9th decimal: x − round(x, 9), exact for a
+        // quantity written with at most 9 decimals (0), summed at 27 decimals.
+        let quantity_rest = (quantity.clone()
+            - quantity
+                .clone()
+                .cast(QUANTITY_DTYPE)
+                .cast(DataType::Float64))
+        .cast(QUANTITY_REST_DTYPE);
         let measured = match measure {
-            Measure::Quantity => col("consumed_quantity").cast(QUANTITY_DTYPE),
+            Measure::Quantity => quantity.cast(QUANTITY_DTYPE),
             Measure::BilledCost => col("billed_cost"),
             Measure::EffectiveCost => col("effective_cost"),
             Measure::ListCost => col("list_cost"),
@@ -422,12 +465,20 @@ impl Loaded {
                 .cast(DataType::UInt64)
                 .sum()
                 .alias("respelled"),
+            col(BILLED_MISSING_COL)
+                .and(col(REASON_COL).neq(reason_code(Reason::Unparseable)))
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("billed_missing"),
             col("charge_end")
                 .cast(DataType::Int64)
                 .max()
                 .alias("max_end"),
         ];
         aggs.extend(quantities);
+        if measure == Measure::Quantity {
+            aggs.push(quantity_rest.sum().alias("measured_rest"));
+        }
         let grouped = frame
             .clone()
             .with_columns(with)
@@ -533,7 +584,16 @@ impl Loaded {
         let effective = dec("effective")?;
         let list = dec("list")?;
         let series_cost = dec("series_cost")?;
-        let measured = dec("measured")?;
+        let mut measured = dec("measured")?;
+        if df.get_column_index("measured_rest").is_some() {
+            for (m, rest) in measured.iter_mut().zip(dec("measured_rest")?) {
+                if !rest.is_zero() {
+                    // rust_decimal keeps 28 significant digits: a sum too large for all 27
+                    // decimals is rounded, never wrong.
+                    *m = m.checked_add(rest).unwrap_or(*m);
+                }
+            }
+        }
         let repaired_amount = dec("repaired_amount")?;
         let u64col = |name: &str| -> Result<Vec<u64>, IngestError> {
             let c = df.column(name)?.cast(&DataType::UInt64)?;
@@ -544,6 +604,7 @@ impl Loaded {
         let excess = u64col("excess")?;
         let refunds = u64col("unlabelled_refunds")?;
         let respelled = u64col("respelled")?;
+        let billed_missing = u64col("billed_missing")?;
         let (commitment_quantity, commitment_quantity_rows) =
             if df.get_column_index("commitment_quantity").is_some() {
                 (
@@ -582,6 +643,7 @@ impl Loaded {
                 excess_decimals: excess[i],
                 unlabelled_refunds: refunds[i],
                 respelled: respelled[i],
+                billed_missing: billed_missing[i],
                 commitment_quantity: commitment_quantity[i],
                 commitment_quantity_rows: commitment_quantity_rows[i],
                 max_end: max_end.get(i),
@@ -625,6 +687,51 @@ impl Loaded {
         findings.append(&mut more);
         let used: Vec<&Group> = groups.iter().filter(|g| g.reason == Reason::Used).collect();
         let used_rows: u64 = used.iter().map(|g| g.rows).sum();
+        // Files none of whose columns the format reads quantities from: every row of theirs
+        // is `no_quantity`; said plainly (an error when nothing else is left).
+        let mut without_quantity = Vec::new();
+        if opts.measure == Measure::Quantity {
+            for (i, f) in self.files.iter().enumerate() {
+                let has = formats::mapping(f, &self.opts.tidy).is_ok_and(|m| {
+                    m.sources.iter().any(|(n, s)| {
+                        *n == "consumed_quantity" && !matches!(s, formats::Source::Missing)
+                    })
+                });
+                if !has {
+                    without_quantity.push(i);
+                }
+            }
+        }
+        if used_rows == 0
+            && let Some(&i) = without_quantity.first()
+            && without_quantity.len() == self.files.len()
+        {
+            let f = &self.files[i];
+            return Err(IngestError::NoQuantityColumn {
+                path: f.path.clone(),
+                format: f.format.name().to_string(),
+                looked_for: formats::quantity_columns(f.format)
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                found: source::list_columns(&f.columns()),
+            });
+        }
+        for &i in &without_quantity {
+            let f = &self.files[i];
+            findings.push(Finding {
+                code: "no_quantity_column".into(),
+                severity: Severity::Warning,
+                count: 0,
+                message: format!(
+                    "{}: no quantity column recognised for format {} (looked for {}); its rows are excluded as `no_quantity`",
+                    f.path.display(),
+                    f.format.name(),
+                    formats::quantity_columns(f.format).join(", ")
+                ),
+            });
+        }
         if used_rows == 0 {
             let mut parts: Vec<String> = reconciliation
                 .by_reason
@@ -651,6 +758,52 @@ impl Loaded {
                     granularity.name()
                 ),
             });
+        }
+        for (i, d) in dims.iter().enumerate() {
+            if d.name.starts_with("tag:") && used.iter().all(|g| g.dims[i].is_none()) {
+                findings.push(Finding {
+                    code: "unknown_tag_key".into(),
+                    severity: Severity::Warning,
+                    count: used_rows,
+                    message: format!(
+                        "no used row has the tag `{}`: every series has {} = (none); check the tag key's spelling (CUR `user:` and CUR 2.0 `user_` prefixes are tried)",
+                        &d.name["tag:".len()..],
+                        d.name
+                    ),
+                });
+            }
+        }
+        if opts.measure == Measure::Quantity {
+            let rows_where = |f: &dyn Fn(&Group) -> bool| -> u64 {
+                used.iter().filter(|g| f(g)).map(|g| g.rows).sum()
+            };
+            let from_usage_type = rows_where(&|g| {
+                g.unit
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with(formats::UNIT_FROM_USAGE_TYPE))
+            });
+            if from_usage_type > 0 {
+                findings.push(Finding {
+                    code: "unit_from_usage_type".into(),
+                    severity: Severity::Warning,
+                    count: from_usage_type,
+                    message: format!(
+                        "{from_usage_type} used AWS CUR rows have no pricing unit; their unit is named after their usage type (`{}<usage type>`) so that quantities in different units are not summed together",
+                        formats::UNIT_FROM_USAGE_TYPE
+                    ),
+                });
+            }
+            let without_unit = rows_where(&|g| g.unit.is_none());
+            if without_unit > 0 {
+                findings.push(Finding {
+                    code: "quantity_without_unit".into(),
+                    severity: Severity::Warning,
+                    count: without_unit,
+                    message: format!(
+                        "{without_unit} used rows have a quantity but no unit; they are summed under unit \"(none)\" per series and may mix units (filter or group them by sku or service to keep them apart)"
+                    ),
+                });
+            }
         }
         let series = build_series(&used, &dims, opts, granularity, currency)?;
         let gaps: usize = series.iter().map(|s| s.gaps_filled).sum();

@@ -7,10 +7,13 @@ use super::error::IngestError;
 use super::formats::{self, Format};
 use super::pipeline::{Group, Loaded};
 use super::source;
+use super::source::ROW_COL;
 use super::{
     CurrencyTotals, FileSummary, Finding, Reason, ReasonTotals, Reconciliation, Severity, Totals,
+    UnknownAmounts,
 };
 use crate::money::Currency;
+use polars::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,7 +49,21 @@ impl Loaded {
                 }
             },
         };
+        // No row names a currency (no currency column, or an empty one): every amount is read
+        // as the chosen currency, and the finding below says so.
+        // (Only when there are amounts to label: a usage table without costs needs no currency.)
+        let has_amounts = groups.iter().any(|g| {
+            !(g.totals.billed_cost.is_zero()
+                && g.totals.effective_cost.is_zero()
+                && g.totals.list_cost.is_zero())
+        });
+        let assumed_rows: u64 = if currencies.is_empty() && has_amounts {
+            groups.iter().map(|g| g.rows).sum()
+        } else {
+            0
+        };
         if self.opts.currency.is_some()
+            && !currencies.is_empty()
             && !currencies
                 .iter()
                 .any(|c| c.trim().eq_ignore_ascii_case(chosen.code()))
@@ -54,19 +71,21 @@ impl Loaded {
             return Err(IngestError::NoUsableRows {
                 summary: format!(
                     "no row is billed in {chosen} (the input has {}); check --currency",
-                    if currencies.is_empty() {
-                        "no currency column".to_string()
-                    } else {
-                        currencies.iter().cloned().collect::<Vec<_>>().join(", ")
-                    }
+                    currencies.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
             });
         }
         for g in groups.iter_mut() {
-            if let Some(c) = &g.currency
-                && !c.trim().eq_ignore_ascii_case(chosen.code())
-            {
-                g.reason = Reason::OtherCurrency;
+            match &g.currency {
+                Some(c) if !c.trim().eq_ignore_ascii_case(chosen.code()) => {
+                    g.reason = Reason::OtherCurrency;
+                }
+                // Other rows name their currency, this one does not: which currency its
+                // amounts are in is unknown, so it is not counted as the chosen one.
+                None if !currencies.is_empty() && g.reason != Reason::Unparseable => {
+                    g.reason = Reason::NoCurrency;
+                }
+                _ => {}
             }
         }
         let mut source: BTreeMap<String, Totals> = BTreeMap::new();
@@ -88,12 +107,19 @@ impl Loaded {
         for ((_, cur), t) in &by_reason {
             check.entry(cur.clone()).or_default().add(t);
         }
-        let balanced = check == source;
-        if !balanced {
+        if check != source {
             return Err(IngestError::Reconciliation(
                 "used + excluded rows do not add up to the source totals".into(),
             ));
         }
+        // With --lenient, unreadable cost values are left out of the source totals: the
+        // reconciliation says by which rows the totals are unknown instead of "balanced".
+        let unknown = if by_reason.keys().any(|(r, _)| *r == Reason::Unparseable) {
+            self.unknown_amounts()?
+        } else {
+            Vec::new()
+        };
+        let balanced = unknown.is_empty();
         let reconciliation = Reconciliation {
             source: source
                 .into_iter()
@@ -108,6 +134,7 @@ impl Loaded {
                 })
                 .collect(),
             balanced,
+            unknown,
         };
         let mut findings = Vec::new();
         for (i, notes) in self.notes.iter().enumerate() {
@@ -151,6 +178,33 @@ impl Loaded {
                 "rows spell FOCUS enumeration values differently from the specification (case such as Usage-based, or FOCUS 1.0 names such as On-Demand); normalised to the FOCUS 1.2 values".to_string(),
             ),
             (
+                "billed_cost_missing",
+                Severity::Warning,
+                sum(|g| g.billed_missing),
+                "rows have no billed cost (the cost column is empty or null, e.g. FOCUS BilledCost); counted as 0 in every sum".to_string(),
+            ),
+            (
+                "restated_usage",
+                Severity::Info,
+                reconciliation.rows(Reason::RestatedUsage),
+                "rows restate usage another row already counts (AWS `EBSOptimized:<type>` hours repeat the instance's own `BoxUsage` hours); excluded from quantity series as `restated_usage` (their cost stays in cost measures)".to_string(),
+            ),
+            (
+                "no_currency",
+                Severity::Warning,
+                reconciliation.rows(Reason::NoCurrency),
+                format!("rows have no billing currency while other rows name one; excluded as `no_currency` rather than counted as {chosen}"),
+            ),
+            (
+                "currency_assumed",
+                Severity::Warning,
+                assumed_rows,
+                format!(
+                    "rows name no billing currency (no currency column, or it is empty); their amounts are read as {chosen} ({})",
+                    if self.opts.currency.is_some() { "from --currency" } else { "the default; pass --currency to say which" }
+                ),
+            ),
+            (
                 "unparseable_rows",
                 Severity::Warning,
                 reconciliation.rows(Reason::Unparseable),
@@ -169,6 +223,59 @@ impl Loaded {
         }
         self.text_findings(&mut findings);
         Ok((chosen, reconciliation, findings))
+    }
+
+    /// Cost values that could not be parsed, per canonical cost column: how many rows and the
+    /// first few (file, row). Only runs when a query found unparseable rows (`--lenient`).
+    fn unknown_amounts(&self) -> Result<Vec<UnknownAmounts>, IngestError> {
+        let mut out: Vec<UnknownAmounts> = Vec::new();
+        for column in ["billed_cost", "effective_cost", "list_cost"] {
+            let code = format!("{column}:parse");
+            let mut rows = 0u64;
+            let mut first: Vec<(String, u64)> = Vec::new();
+            let mut source_column = None;
+            for (i, p) in self.parts.iter().enumerate() {
+                let Some(check) = p.checks.iter().find(|c| c.code == code) else {
+                    continue;
+                };
+                let df =
+                    p.lf.clone()
+                        .filter(check.cond.clone().fill_null(lit(false)))
+                        .select([col(ROW_COL)])
+                        .sort([ROW_COL], SortMultipleOptions::default())
+                        .collect()
+                        .map_err(|e| self.engine_error(e))?;
+                if df.height() == 0 {
+                    continue;
+                }
+                rows += df.height() as u64;
+                let f = &self.files[i];
+                let at = df.column(ROW_COL)?.cast(&DataType::UInt64)?;
+                for r in at.u64()?.iter().flatten() {
+                    if first.len() >= UnknownAmounts::SHOWN {
+                        break;
+                    }
+                    first.push((f.path.display().to_string(), r));
+                }
+                if source_column.is_none() {
+                    source_column = formats::mapping(f, &self.opts.tidy).ok().and_then(|m| {
+                        m.sources.into_iter().find_map(|(n, s)| match s {
+                            formats::Source::Column(c) if n == column => Some(c),
+                            _ => None,
+                        })
+                    });
+                }
+            }
+            if rows > 0 {
+                out.push(UnknownAmounts {
+                    column: column.to_string(),
+                    source_column: source_column.unwrap_or_else(|| column.to_string()),
+                    rows,
+                    first,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Findings that only need the headers and samples.

@@ -3,7 +3,9 @@
 
 use polars::prelude::*;
 
-use super::{Format, Header, Mapping, Source, derived, family_of, normalise_pricing_category};
+use super::{
+    Format, Header, Mapping, Source, derived, family_of, normalise_pricing_category, restated_usage,
+};
 use crate::ingest::error::IngestError;
 
 /// CUR 2.0 renames `lineItem/UsageStartDate` to `line_item_usage_start_date`.
@@ -120,6 +122,45 @@ pub(super) fn cur(h: &Header) -> Result<Mapping, IngestError> {
             .then(lit("Used"))
             .otherwise(lit(NULL).cast(DataType::String))
     });
+    // Rows without a pricing unit (free-tier and some zero-cost rows) would be summed across
+    // units under "(none)" (Lambda GB-seconds with requests): their unit is named after their
+    // usage type instead, which keeps different units apart.
+    let usage_type = text(&["lineItem/UsageType"]);
+    let unit = {
+        let pricing_unit = text(&["pricing/unit"]).map(|u| {
+            when(u.clone().str().strip_chars(lit(NULL)).eq(lit("")))
+                .then(lit(NULL).cast(DataType::String))
+                .otherwise(u)
+        });
+        let from_usage_type = usage_type
+            .clone()
+            .map(|t| concat_str([lit(super::UNIT_FROM_USAGE_TYPE), t], "", false));
+        let alts: Vec<Expr> = [pricing_unit, from_usage_type]
+            .into_iter()
+            .flatten()
+            .collect();
+        if alts.is_empty() {
+            lit(NULL).cast(DataType::String)
+        } else {
+            coalesce(&alts)
+        }
+    };
+    // CUR 2.0 has one `resource_tags` map column instead of a column per tag: JSON text in CSV
+    // exports (`{"user_team":"a"}`), a map (list of key/value structs) in Parquet.
+    let tags = h
+        .find(&["resource_tags"])
+        .map(|c| match h.file.schema.get(c.as_str()) {
+            Some(DataType::List(_)) => map_to_json(col(c.as_str())),
+            _ => {
+                let t = col(c.as_str())
+                    .cast(DataType::String)
+                    .str()
+                    .strip_chars(lit(NULL).cast(DataType::String));
+                when(t.clone().eq(lit("")))
+                    .then(lit(NULL).cast(DataType::String))
+                    .otherwise(t)
+            }
+        });
     let mut passthrough = Vec::new();
     for c in h.file.columns() {
         let key = c
@@ -155,20 +196,58 @@ pub(super) fn cur(h: &Header) -> Result<Mapping, IngestError> {
             ("commitment_category", Source::Missing),
             ("commitment_status", derived(commitment_status)),
             ("consumed_quantity", col_of(&["lineItem/UsageAmount"])),
-            ("consumed_unit", col_of(&["pricing/unit"])),
+            ("consumed_unit", Source::Derived(unit)),
             ("list_cost", col_of(&["pricing/publicOnDemandCost"])),
             ("billed_cost", req(&["lineItem/UnblendedCost"])?),
             // Amortised cost needs reservation/savings-plan effective cost per line type; the
             // unblended cost is used and the gap reported by `inspect` (see ARCHITECTURE.md).
             ("effective_cost", req(&["lineItem/UnblendedCost"])?),
             ("currency", col_of(&["lineItem/CurrencyCode"])),
-            ("tags", Source::Missing),
+            ("tags", derived(tags)),
+            (
+                "usage_restated",
+                derived(usage_type.map(restated_usage)),
+            ),
         ],
         passthrough,
         notes: vec!["AWS CUR: effective cost is taken as the unblended cost (amortised reservation fees are not re-allocated)".into()],
         default_period: None,
         respelled: Vec::new(),
     })
+}
+
+/// A Parquet map column (a list of `key`/`value` structs per row) as JSON object text, the
+/// canonical form of tags.
+fn map_to_json(e: Expr) -> Expr {
+    e.map(
+        |c: Column| {
+            let list = c.list()?;
+            let out: StringChunked = list
+                .amortized_iter()
+                .map(|row| -> PolarsResult<Option<String>> {
+                    let Some(row) = row else { return Ok(None) };
+                    let fields = row.as_ref().struct_()?.fields_as_series();
+                    let (Some(keys), Some(values)) = (fields.first(), fields.get(1)) else {
+                        return Ok(None);
+                    };
+                    let keys = keys.cast(&DataType::String)?;
+                    let values = values.cast(&DataType::String)?;
+                    let mut obj = serde_json::Map::new();
+                    for (k, v) in keys.str()?.iter().zip(values.str()?.iter()) {
+                        if let Some(k) = k {
+                            obj.insert(
+                                k.to_string(),
+                                v.map_or(serde_json::Value::Null, |v| v.into()),
+                            );
+                        }
+                    }
+                    Ok(Some(serde_json::Value::Object(obj).to_string()))
+                })
+                .collect::<PolarsResult<_>>()?;
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+    )
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use polars::prelude::*;
 
 use super::{
     Format, Header, Mapping, derived, family_of, normalise_enum, normalise_pricing_category,
+    restated_usage,
 };
 use crate::ingest::error::IngestError;
 
@@ -99,6 +100,10 @@ pub(crate) const FOCUS_1_2_COLUMNS: [&str; 57] = [
     "Tags",
 ];
 
+/// AWS's description of an EBS-optimized line item (the price list writes "$0.00 for 175 Mbps
+/// per t3a.small instance-hour (or partial hour)"; older types "... EBS-optimized ...").
+const EBS_OPTIMIZED_DESCRIPTION: &str = r"(?i)(\bMbps per \S+ instance-hour|\bEBS[- ]optimized\b)";
+
 /// Columns of FOCUS 1.0-preview and 0.5 that real exports still carry.
 const LEGACY_FOCUS_COLUMNS: &[&str] = &[
     "Provider",
@@ -170,6 +175,28 @@ pub(super) fn focus(h: &Header) -> Result<Mapping, IngestError> {
                 .fill_null(lit(false)),
         ));
     }
+    // AWS's FOCUS exports carry the CUR's `EBSOptimized:<type>` rows (Hours, cost 0, the
+    // instance's own hours again): by `x_UsageType` when the export has it, otherwise by the
+    // price list's description of them ("$0.00 for 175 Mbps per t3a.small instance-hour").
+    let usage_restated = {
+        let mut alts = Vec::new();
+        if let Some(u) = h.text(&["x_UsageType", "x_usage_type"]) {
+            alts.push(restated_usage(u));
+        }
+        if let Some(d) = h.text(&["ChargeDescription"]) {
+            alts.push(
+                when(
+                    d.clone()
+                        .str()
+                        .contains(lit(EBS_OPTIMIZED_DESCRIPTION), false)
+                        .fill_null(lit(false)),
+                )
+                .then(d)
+                .otherwise(lit(NULL).cast(DataType::String)),
+            );
+        }
+        (!alts.is_empty()).then(|| coalesce(&alts))
+    };
     let mut notes = Vec::new();
     let mut passthrough = Vec::new();
     for c in h.file.columns() {
@@ -245,6 +272,7 @@ pub(super) fn focus(h: &Header) -> Result<Mapping, IngestError> {
             ("effective_cost", h.col(&["EffectiveCost", "AmortizedCost"])),
             ("currency", h.col(&["BillingCurrency"])),
             ("tags", h.col(&["Tags"])),
+            ("usage_restated", derived(usage_restated)),
         ],
         passthrough,
         notes,

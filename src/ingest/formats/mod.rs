@@ -124,6 +124,9 @@ pub(crate) const CANONICAL: &[(&str, Kind)] = &[
     ("effective_cost", Kind::Money),
     ("currency", Kind::Text),
     ("tags", Kind::Text),
+    // The usage type of a row that restates another row's usage (AWS `EBSOptimized:<type>`
+    // hours repeat the instance's own `BoxUsage` hours); null for every other row.
+    ("usage_restated", Kind::Text),
 ];
 
 /// Short names a user types for `--by` / `--filter`, and the canonical column each means.
@@ -306,6 +309,39 @@ pub(super) fn family_of(instance_type: Expr) -> Expr {
             .extract(lit(r"^(.*)\.[^.]+$"), 1),
         instance_type,
     ])
+}
+
+/// The column names each format reads consumed quantities from (for messages; the mappings
+/// themselves are in the format files).
+pub(crate) fn quantity_columns(format: Format) -> &'static [&'static str] {
+    match format {
+        Format::Focus => &["ConsumedQuantity", "UsageQuantity"],
+        Format::Cur => &["lineItem/UsageAmount", "line_item_usage_amount"],
+        Format::Azure => &["Quantity", "UsageQuantity"],
+        Format::Oci => &["usage/billedQuantity"],
+        Format::Tidy => tidy::TIDY_QUANTITY,
+    }
+}
+
+/// Prefix of the unit of CUR rows without a pricing unit: `usage type USE1-Lambda-GB-Second`.
+pub(crate) const UNIT_FROM_USAGE_TYPE: &str = "usage type ";
+
+/// AWS usage types that restate the hours of an instance's own running time rather than
+/// measure usage of their own: `EBSOptimized:<type>` (with or without a region prefix such as
+/// `USE1-`) is written, at cost 0 for current instance types, for every `BoxUsage:<type>` hour.
+pub(super) const RESTATED_USAGE_TYPE: &str = r"(^|-)EBSOptimized:";
+
+/// The restating usage type of a row (its text) or null, from a usage type column.
+pub(super) fn restated_usage(usage_type: Expr) -> Expr {
+    when(
+        usage_type
+            .clone()
+            .str()
+            .contains(lit(RESTATED_USAGE_TYPE), false)
+            .fill_null(lit(false)),
+    )
+    .then(usage_type)
+    .otherwise(lit(NULL).cast(DataType::String))
 }
 
 pub(super) fn derived(e: Option<Expr>) -> Source {

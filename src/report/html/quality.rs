@@ -70,6 +70,30 @@ pub(super) fn section(p: &mut Page, d: &ReportData) {
         ],
         &rows,
     );
+    if !dq.reconciliation.unknown.is_empty() {
+        p.raw("<p class=\"bad\">Not balanced: cost values that could not be read are not in the totals.</p><ul class=\"tight\">");
+        for u in &dq.reconciliation.unknown {
+            let rows: Vec<String> = u
+                .first
+                .iter()
+                .map(|(file, row)| format!("{file} row {row}"))
+                .collect();
+            let _ = write!(
+                p.out,
+                "<li>{}: {} row(s) with an unreadable <code>{}</code> value ({}{})</li>",
+                escape(&u.column),
+                u.rows,
+                escape(&u.source_column),
+                escape(&rows.join(", ")),
+                if u.rows as usize > u.first.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            );
+        }
+        p.raw("</ul>");
+    }
     if !dq.findings.is_empty() {
         p.raw("<h3>Findings</h3><ul class=\"tight\">");
         for f in &dq.findings {
