@@ -979,3 +979,27 @@ pub(super) fn truncate_micros(m: i64, g: Granularity) -> i64 {
         .map(|n| n.and_utc().timestamp_micros())
         .unwrap_or(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quantity_rest_on_a_large_sum_is_rounded_never_overflows() {
+        // 1e15 (bytes) summed at 9 dp plus a rest of 3e-10 at 27 dp: more digits than
+        // rust_decimal holds, so the rest is rounded off; adding such sums stays safe.
+        let hi = Decimal::from_i128_with_scale(1_000_000_000_000_000 * 1_000_000_000, 9);
+        let rest = Decimal::from_i128_with_scale(300_000_000_000_000_000, 27);
+        let m = hi.checked_add(rest).expect("rounded, not overflowed");
+        let mut total = Decimal::ZERO;
+        for _ in 0..1000 {
+            total += m;
+        }
+        assert_eq!(total.to_f64(), Some(1e18));
+        // A small quantity keeps its rest exactly.
+        let small = Decimal::from_i128_with_scale(50, 9)
+            .checked_add(Decimal::from_i128_with_scale(300_000_000_000_000_000, 27))
+            .unwrap();
+        assert_eq!(small.normalize().to_string(), "0.0000000503");
+    }
+}

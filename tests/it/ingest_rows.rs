@@ -330,3 +330,52 @@ fn no_quantity_column_is_named_as_such() {
         "{err}"
     );
 }
+
+#[test]
+fn cur2_resource_tags_map_in_parquet_feeds_tag_dimensions() {
+    use polars::prelude::*;
+    // CUR 2.0 Parquet: resource_tags is a map, i.e. a list of key/value structs per row.
+    let tags = |pairs: &[(&str, &str)]| -> Series {
+        let keys = Series::new("key".into(), pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+        let values = Series::new(
+            "value".into(),
+            pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        );
+        StructChunked::from_series("".into(), pairs.len(), [keys, values].iter())
+            .unwrap()
+            .into_series()
+    };
+    let rows = [
+        tags(&[("user_team", "search"), ("user_env", "prod")]),
+        tags(&[("user_team", "ads")]),
+        tags(&[("user_team", "search")]),
+    ];
+    let list: ListChunked = rows.into_iter().map(Some).collect::<ListChunked>();
+    let mut df = df!(
+        "line_item_line_item_type" => ["Usage", "Usage", "Usage"],
+        "line_item_usage_start_date" => ["2024-05-01T00:00:00Z", "2024-05-01T00:00:00Z", "2024-05-01T01:00:00Z"],
+        "line_item_usage_end_date" => ["2024-05-01T01:00:00Z", "2024-05-01T01:00:00Z", "2024-05-01T02:00:00Z"],
+        "line_item_usage_amount" => [1.0, 1.0, 1.0],
+        "line_item_currency_code" => ["USD", "USD", "USD"],
+        "line_item_unblended_cost" => ["0.0104", "0.0208", "0.0104"],
+        "pricing_unit" => ["Hrs", "Hrs", "Hrs"],
+    )
+    .unwrap();
+    df.with_column(list.with_name("resource_tags".into()).into_column())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cur2.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let out = aggregate(
+        &InputOptions {
+            inputs: vec![path.display().to_string()],
+            ..Default::default()
+        },
+        &["tag:team"],
+        Measure::Quantity,
+    );
+    assert_eq!(series_values(&out, "search"), vec![1.0, 1.0]);
+    assert_eq!(series_values(&out, "ads"), vec![1.0, 0.0]);
+}
