@@ -147,11 +147,14 @@ pub(crate) fn series_frame(series: &[UsageSeries]) -> Result<DataFrame, PolarsEr
         let ca = repeat(&|s: &UsageSeries| s.key.0.get(d).map_or("", |(_, v)| v.as_str()));
         cols.push(ca.with_name(name.as_str().into()).into_column());
     }
-    cols.push(
-        repeat(&|s: &UsageSeries| s.unit.as_str())
-            .with_name("unit".into())
-            .into_column(),
-    );
+    // `--by unit` already made the unit a dimension column: one column per name.
+    if !dims.iter().any(|d| d == "unit") {
+        cols.push(
+            repeat(&|s: &UsageSeries| s.unit.as_str())
+                .with_name("unit".into())
+                .into_column(),
+        );
+    }
     let ts = StringChunked::from_iter_values(
         "timestamp".into(),
         series
@@ -224,7 +227,9 @@ pub(crate) fn forecast_frame(forecasts: &[DemandForecast]) -> Result<DataFrame, 
         .zip(dim_vals)
         .map(|(d, v)| Column::new(d.as_str().into(), v))
         .collect();
-    cols.push(Column::new("unit".into(), unit));
+    if !dims.iter().any(|d| d == "unit") {
+        cols.push(Column::new("unit".into(), unit));
+    }
     cols.push(Column::new("timestamp".into(), ts));
     cols.push(Column::new("model".into(), model));
     cols.push(Column::new("point".into(), point));

@@ -122,6 +122,23 @@ fn ingest_matches_golden_series() {
     assert_eq!(gaps["count"], 10);
 }
 
+/// `--by unit` makes the unit a dimension; the table still has one `unit` column (it used to
+/// fail with "column with name 'unit' has more than one occurrence"), for CSV and Parquet.
+#[test]
+fn ingest_by_unit_writes_one_unit_column() {
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["csv", "parquet"] {
+        let out = dir.path().join(format!("by_unit.{ext}"));
+        let o = ingest(&["--by", "service,unit"], &out);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let text = std::fs::read_to_string(dir.path().join("by_unit.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.iter().filter(|c| **c == "unit").count(), 1, "{header:?}");
+    assert_eq!(header[..2], ["service", "unit"]);
+    assert!(text.lines().skip(1).all(|l| l.split(',').nth(1) != Some("")));
+}
+
 #[test]
 fn ingest_is_deterministic_for_csv_and_parquet() {
     let dir = tempfile::tempdir().unwrap();
