@@ -122,7 +122,7 @@ pub(crate) fn forecast_cmd(args: ForecastArgs) -> Result<()> {
             vec![args.out.clone(), models]
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     print_forecasts(&mut out, &forecasts, &args.horizon)?;
     for w in &warnings {
         writeln!(out, "warning: {w}")?;

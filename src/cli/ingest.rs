@@ -35,7 +35,7 @@ pub(crate) fn ingest_cmd(args: IngestArgs) -> Result<()> {
     let recon_path = sidecar(&args.out, "reconciliation.json");
     export::write_json(&recon_path, &ReconciliationFile::from(&ingested))
         .with_context(|| "writing the reconciliation")?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     print_ingested(&mut out, &ingested, &args.out, &recon_path)?;
     Ok(())
 }
