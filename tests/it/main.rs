@@ -22,6 +22,7 @@ mod evaluate_agree;
 mod focus_spec_commitments;
 mod forecast;
 mod ingest_props;
+mod inputs;
 mod ladder;
 mod plan_cli;
 mod plan_verify;
