@@ -100,8 +100,8 @@ pub(crate) struct SynthArgs {
 /// Where the input comes from and how strictly it is read.
 #[derive(Debug, Args)]
 pub(crate) struct InputArgs {
-    /// Files (.csv, .csv.gz, .parquet), directories (recursive; hive key=value folders become
-    /// dimensions) or quoted globs.
+    /// Files (.csv, .csv.gz, .csv.zip, .parquet), directories (recursive; hive key=value
+    /// folders become dimensions) or quoted globs.
     #[arg(required = true, value_name = "INPUTS")]
     pub(crate) inputs: Vec<String>,
     /// Force the input format instead of detecting it from the header.

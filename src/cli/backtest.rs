@@ -9,7 +9,9 @@ use serde::Serialize;
 use capplan::export;
 use capplan::forecast::{self, EvaluationSettings, SNAIVE, SeriesEvaluation};
 
-use super::args::BacktestArgs;
+use capplan::series::{Granularity, UsageSeries};
+
+use super::args::{BacktestArgs, UsageError};
 use super::ingest::{load_series, step_seconds};
 use super::output::{Bar, out_ext, truncate};
 
@@ -31,6 +33,7 @@ pub(crate) fn backtest_cmd(args: BacktestArgs) -> Result<()> {
         step: args.step.as_ref().map_or(default_step, |s| s.steps(step_s)),
         min_calibration_windows: args.min_calibration_windows,
     };
+    check_windows(&args, series, granularity, &settings, step_s)?;
     let evals = forecast::evaluate_all(
         series,
         granularity,
@@ -41,7 +44,7 @@ pub(crate) fn backtest_cmd(args: BacktestArgs) -> Result<()> {
     let keys: Vec<String> = series.iter().map(|s| s.key.to_string()).collect();
     let summary = summarise(&evals);
 
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(
         out,
         "{:<36} {:<54} {:>4} {:>7} {:>7} {:>7} {:>8} {:>8} {:>6} {:>6} {:>9}",
@@ -162,6 +165,110 @@ pub(crate) fn backtest_cmd(args: BacktestArgs) -> Result<()> {
         writeln!(out, "Wrote {}", path.display())?;
     }
     Ok(())
+}
+
+/// Refuses settings under which no window of the shortest series could be scored, before
+/// the models run, and names the flags that would work (each checked with the same window
+/// arithmetic as the backtest itself).
+fn check_windows(
+    args: &BacktestArgs,
+    series: &[UsageSeries],
+    granularity: Granularity,
+    settings: &EvaluationSettings,
+    step_s: i64,
+) -> Result<(), UsageError> {
+    let Some(shortest) = series.iter().min_by_key(|s| s.values.len()) else {
+        return Ok(());
+    };
+    let n = shortest.values.len();
+    let plan = forecast::window_plan(n, granularity, settings);
+    if plan.scored > 0 {
+        return Ok(());
+    }
+    let (unit, unit_s) = match step_s {
+        s if s % 604_800 == 0 => ("w", 604_800),
+        s if s % 86_400 == 0 => ("d", 86_400),
+        _ => ("h", 3_600),
+    };
+    let span = |steps: usize| format!("{}{unit}", steps as i64 * step_s / unit_s);
+    let scored = |p: forecast::WindowPlan| {
+        format!(
+            "{} window{} scored",
+            p.scored,
+            if p.scored == 1 { "" } else { "s" }
+        )
+    };
+    let mut fixes = Vec::new();
+    let fix = |flags: String, s: EvaluationSettings| {
+        let p = forecast::window_plan(n, granularity, &s);
+        (p.scored > 0).then(|| format!("`{flags}` ({})", scored(p)))
+    };
+    if settings.step > 1 {
+        let s = EvaluationSettings {
+            step: 1,
+            ..settings.clone()
+        };
+        fixes.extend(fix(format!("--step {}", span(1)), s));
+    }
+    if plan.max_calibration >= 1 {
+        let s = EvaluationSettings {
+            min_calibration_windows: plan.max_calibration,
+            ..settings.clone()
+        };
+        fixes.extend(fix(
+            format!("--min-calibration-windows {}", plan.max_calibration),
+            s,
+        ));
+    }
+    if fixes.is_empty() {
+        // Shorter horizons at the finest step, keeping the calibration asked for.
+        for h in (1..settings.horizon).rev() {
+            let s = EvaluationSettings {
+                horizon: h,
+                step: 1,
+                ..settings.clone()
+            };
+            if forecast::window_plan(n, granularity, &s).scored > 0 {
+                fixes.extend(fix(format!("--horizon {} --step {}", span(h), span(1)), s));
+                break;
+            }
+        }
+    }
+    let step_text = args
+        .step
+        .as_ref()
+        .map_or_else(|| span(settings.step), |s| s.text.clone());
+    let situation = if plan.windows == 0 {
+        format!(
+            "not one window of --horizon {} fits in it",
+            args.horizon.text
+        )
+    } else {
+        format!(
+            "with --horizon {} and --step {step_text}, {} window{} and none has {} earlier non-overlapping window{} (the most is {}), as --min-calibration-windows {} asks",
+            args.horizon.text,
+            plan.windows,
+            if plan.windows == 1 { " fits" } else { "s fit" },
+            settings.min_calibration_windows,
+            if settings.min_calibration_windows == 1 {
+                ""
+            } else {
+                "s"
+            },
+            plan.max_calibration,
+            settings.min_calibration_windows
+        )
+    };
+    let advice = match fixes.as_slice() {
+        [] => "the series is too short to backtest; collect a longer history".to_string(),
+        [one] => format!("this works: {one}"),
+        many => format!("either of these works: {}", many.join(" or ")),
+    };
+    Err(UsageError(format!(
+        "series {} has {n} points at {} granularity: {situation}, so no window can be scored; {advice}",
+        shortest.key,
+        shortest.granularity.name()
+    )))
 }
 
 fn fmt6(v: f64) -> String {

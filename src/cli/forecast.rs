@@ -141,7 +141,7 @@ pub(crate) fn forecast_cmd(args: ForecastArgs) -> Result<()> {
             vec![args.out.clone(), models]
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     print_forecasts(&mut out, &forecasts, &args.horizon)?;
     for w in warnings.iter().chain(&unmatched) {
         writeln!(out, "warning: {w}")?;

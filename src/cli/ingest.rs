@@ -38,7 +38,7 @@ pub(crate) fn ingest_cmd(args: IngestArgs) -> Result<()> {
     export::write_series(&args.out, &ingested.series).with_context(|| "writing the series")?;
     export::write_json(&recon_path, &ReconciliationFile::from(&ingested))
         .with_context(|| "writing the reconciliation")?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     print_ingested(&mut out, &ingested, &args.out, &recon_path)?;
     Ok(())
 }

@@ -14,7 +14,7 @@ pub(crate) fn inspect_cmd(args: InspectArgs) -> Result<()> {
     let opts = args.input.to_options()?;
     let loaded = ingest::load(&opts)?;
     let inspection = loaded.inspect()?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &inspection)?;

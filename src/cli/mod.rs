@@ -52,9 +52,13 @@ pub(crate) fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// Whether the error is a closed stdout (e.g. `capplan inspect ... | head`), which is success.
+/// JSON written straight to stdout fails with a `serde_json::Error` wrapping the I/O error.
 pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|e| e.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
     })
 }

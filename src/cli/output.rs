@@ -280,6 +280,52 @@ where
     Ok(())
 }
 
+/// Standard output for a command's results. A closed pipe (`capplan inspect ... | head -1`)
+/// is not an error: what is left to print is discarded, the command still finishes its work
+/// (the files it writes are written) and exits 0.
+pub(crate) struct Stdout {
+    inner: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+/// The command's standard output (see [`Stdout`]).
+pub(crate) fn stdout() -> Stdout {
+    Stdout {
+        inner: std::io::stdout().lock(),
+        closed: false,
+    }
+}
+
+impl Stdout {
+    fn closed_pipe<T>(&mut self, r: std::io::Result<T>, or: T) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(or)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.closed_pipe(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.closed_pipe(r, ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

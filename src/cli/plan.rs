@@ -190,7 +190,7 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
     } else {
         export::write_csv_table(&args.out, &HEADER, &rows).context("writing the plan")?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     print_plan(&mut out, &portfolio, &rows)?;
     writeln!(out, "Wrote {}", args.out.display())?;
     Ok(())
@@ -412,7 +412,7 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
     let PolicyBacktest { decisions, totals } =
         result.map_err(|e| policy_error(e, "--decision", &args.horizon.text))?;
     let mut rows = Vec::new();
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(
         out,
         "Realised cost over {} after each decision date (purchases applied to what actually happened):",

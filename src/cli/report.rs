@@ -1,6 +1,7 @@
 //! `capplan report` and `capplan demo`: read the plan file, run it, write the report
 //! and its exports, print where they are; exit 3 on an over-budget quarter when asked.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -11,7 +12,7 @@ use capplan::run::{self, RunOptions};
 use capplan::scenario::ScenarioFile;
 
 use super::args::{DemoArgs, ReportArgs, UsageError};
-use super::output::{Bar, refuse_inputs_as_outputs};
+use super::output::{Bar, refuse_inputs_as_outputs, stdout};
 
 /// A forecast quarter over budget with `--fail-on-budget` (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +91,11 @@ fn run_and_write(
     for w in &data.warnings {
         eprintln!("warning: {w}");
     }
-    println!("{}", report::summary_sentence(&data));
+    // Not `println!`, which panics on a closed stdout.
+    let mut out = stdout();
+    writeln!(out, "{}", report::summary_sentence(&data))?;
     for p in &written {
-        println!("wrote {}", p.display());
+        writeln!(out, "wrote {}", p.display())?;
     }
     Ok(data)
 }

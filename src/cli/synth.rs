@@ -29,7 +29,7 @@ pub(crate) fn synth_cmd(args: SynthArgs) -> Result<()> {
     })
     .with_context(|| "writing the synthetic export")?;
     let truth = synth::truth(&cfg);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::output::stdout();
     writeln!(
         out,
         "Wrote {rows} FOCUS 1.2 rows of {} ({} .. {}) to {}",

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{
     ForecastError, Granularity, Result,
     backtest::{BacktestConfig, BacktestResult, backtest_all},
-    holdout::{HoldoutConfig, HoldoutRow, holdout_evaluation_among},
+    holdout::{HoldoutConfig, HoldoutRow, eligible_before, holdout_evaluation_among},
     models::{AutoEts, Model, MstlEts, SeasonalNaive, candidate_models},
     prep::fill_gaps,
 };
@@ -102,6 +102,54 @@ impl SeriesEvaluation {
     /// The row of a model label (`auto`, `snaive`, ...).
     pub fn model(&self, label: &str) -> Option<&ModelEvaluation> {
         self.models.iter().find(|m| m.model == label)
+    }
+}
+
+/// How [`evaluate_series`] would window a series of `n` points, computed without fitting
+/// anything (the CLI checks its flags with it before a long run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowPlan {
+    /// Windows that fit in the series.
+    pub windows: usize,
+    /// The most earlier non-overlapping windows any window has (what
+    /// `min_calibration_windows` can be at most for one window to be scored).
+    pub max_calibration: usize,
+    /// Windows with at least `min_calibration_windows` earlier non-overlapping windows: the
+    /// ones that will be scored.
+    pub scored: usize,
+}
+
+/// The [`WindowPlan`] of [`evaluate_series`] for `n` points with these settings.
+pub fn window_plan(
+    n: usize,
+    granularity: Granularity,
+    settings: &EvaluationSettings,
+) -> WindowPlan {
+    let none = WindowPlan {
+        windows: 0,
+        max_calibration: 0,
+        scored: 0,
+    };
+    if settings.horizon == 0 || settings.step == 0 || settings.windows == 0 {
+        return none;
+    }
+    let cfg = BacktestConfig::new(
+        settings.horizon,
+        settings.windows,
+        settings.step,
+        granularity.mase_season(),
+    );
+    let Some(origins) = cfg.fitted_to(n).and_then(|c| c.origins(n).ok()) else {
+        return none;
+    };
+    let earlier: Vec<usize> = (0..origins.len())
+        .map(|j| eligible_before(&origins, j, settings.horizon).len())
+        .collect();
+    let needed = settings.min_calibration_windows.max(1);
+    WindowPlan {
+        windows: origins.len(),
+        max_calibration: earlier.iter().copied().max().unwrap_or(0),
+        scored: earlier.iter().filter(|&&e| e >= needed).count(),
     }
 }
 
@@ -225,5 +273,33 @@ mod tests {
             min_calibration_windows: 5,
         };
         assert!(evaluate_series(&series(100), Granularity::Hour, &s).is_err());
+        assert_eq!(window_plan(100, Granularity::Hour, &s).scored, 0);
+    }
+
+    #[test]
+    fn window_plan_predicts_the_scored_windows() {
+        let y = series(24 * 12);
+        for (horizon, step, min_calibration_windows) in [
+            (24, 24, 2),
+            (24, 12, 3),
+            (48, 24, 1),
+            (24, 24, 20),
+            (12, 6, 4),
+        ] {
+            let s = EvaluationSettings {
+                horizon,
+                windows: 8,
+                step,
+                min_calibration_windows,
+            };
+            let plan = window_plan(y.len(), Granularity::Hour, &s);
+            match evaluate_series(&y, Granularity::Hour, &s) {
+                Ok(e) => {
+                    assert_eq!(plan.scored, e.evaluated, "{s:?}");
+                    assert_eq!(plan.windows, e.windows, "{s:?}");
+                }
+                Err(_) => assert_eq!(plan.scored, 0, "{s:?}"),
+            }
+        }
     }
 }

@@ -253,7 +253,7 @@ pub fn holdout_evaluation_among(
     let mut per_window = Vec::new();
     let mut cal_range = (usize::MAX, 0);
     for (j, &origin) in origins.iter().enumerate() {
-        let eligible: Vec<usize> = (0..j).filter(|&i| origins[i] + h <= origin).collect();
+        let eligible = eligible_before(&origins, j, h);
         if eligible.len() < cfg.min_calibration_windows.max(1) {
             continue;
         }
@@ -318,6 +318,14 @@ pub fn holdout_evaluation_among(
         eval_windows: auto.len(),
         calibration_windows: cal_range,
     })
+}
+
+/// The windows before window `j` whose horizon ends by `j`'s origin: the only ones its
+/// selection and calibration may use.
+pub(crate) fn eligible_before(origins: &[usize], j: usize, horizon: usize) -> Vec<usize> {
+    (0..j)
+        .filter(|&i| origins[i] + horizon <= origins[j])
+        .collect()
 }
 
 #[cfg(test)]

@@ -52,7 +52,8 @@ pub use demand::{
 };
 pub use engine::{EngineConfig, SeriesForecast, forecast_series};
 pub use evaluate::{
-    EvaluationSettings, ModelEvaluation, SNAIVE, SeriesEvaluation, evaluate_series,
+    EvaluationSettings, ModelEvaluation, SNAIVE, SeriesEvaluation, WindowPlan, evaluate_series,
+    window_plan,
 };
 pub use holdout::{
     HoldoutConfig, HoldoutReport, HoldoutRow, HoldoutWindow, holdout_evaluation,

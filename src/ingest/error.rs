@@ -15,7 +15,68 @@ pub enum IngestError {
         path: String,
     },
 
-    #[error("no input files: {pattern} matched no .csv, .csv.gz or .parquet file")]
+    /// The path exists but is not a regular file or a directory (a FIFO, a device, a socket).
+    #[error("{}: not a regular file but {what}; capplan reads each input more than once (header, sample, data), so it needs a regular file: save the data to a file first and pass that", path.display())]
+    NotRegularFile {
+        /// The path as given or found.
+        path: PathBuf,
+        /// What it is instead, e.g. `a named pipe (FIFO)`.
+        what: &'static str,
+    },
+
+    /// A file in a format capplan does not read (JSON, an Excel workbook).
+    #[error("{}: {what} is not a supported input format; capplan reads CSV (.csv, .csv.gz, .csv.zip) and Parquet: {fix}", path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// What the file is, e.g. `JSON`.
+        what: &'static str,
+        /// What to do instead.
+        fix: String,
+    },
+
+    /// A zip archive that is unreadable or does not hold exactly one CSV.
+    #[error("{}: {message}", path.display())]
+    Zip {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong and what to do, including the `unzip` command.
+        message: String,
+    },
+
+    /// Text in an encoding other than UTF-8 that a CSV reader would misread (UTF-16, UTF-32).
+    #[error("{}: the file is {encoding} text, not UTF-8; convert it and read the converted file instead: `{command}`", path.display())]
+    WrongEncoding {
+        /// The file.
+        path: PathBuf,
+        /// The encoding recognised, with how (byte-order mark or zero bytes).
+        encoding: String,
+        /// The exact shell command that converts it.
+        command: String,
+    },
+
+    /// Lines ended by a lone carriage return (classic Mac OS), which the CSV reader reads as
+    /// one line.
+    #[error("{}: the lines end in a carriage return alone (CR, classic Mac OS line endings), which capplan does not read; convert them to LF and read the converted file instead: `{command}`", path.display())]
+    CrLineEndings {
+        /// The file.
+        path: PathBuf,
+        /// The exact shell command that converts it.
+        command: String,
+    },
+
+    /// Every input file has a header but no data rows.
+    #[error(
+        "all {count} input files have a header but no data rows ({names}); there is nothing to read: check that the exports cover the months you meant"
+    )]
+    NoDataInAnyFile {
+        /// How many files.
+        count: usize,
+        /// Their names, listed for the message.
+        names: String,
+    },
+
+    #[error("no input files: {pattern} matched no .csv, .csv.gz, .csv.zip or .parquet file")]
     /// A glob or a directory held no readable data file.
     NoInputFiles {
         /// The glob, or `directory <path>` for a directory that was walked.

@@ -56,22 +56,56 @@ impl Loaded {
                 *periods.entry(p as i64).or_default() += g.rows;
             }
         }
+        // Without charge period ends (a tidy table has only timestamps) the periods are
+        // unknown: the granularity comes from the spacing of the files' sampled timestamps,
+        // as `ingest` decides it.
         let granularity = periods
             .iter()
             .max_by_key(|(p, n)| (**n, -**p))
-            .and_then(|(p, _)| Granularity::from_period_seconds(*p));
+            .and_then(|(p, _)| Granularity::from_period_seconds(*p))
+            .or_else(|| {
+                self.files
+                    .iter()
+                    .filter_map(|f| self.sample_granularity(f))
+                    .max()
+            });
         let buckets: BTreeSet<i64> = usage.iter().filter_map(|g| g.bucket).collect();
         let start = usage
             .iter()
             .filter_map(|g| g.bucket)
             .min()
             .map(micros_to_utc);
-        // The span of usage: purchases and taxes can carry whole terms or months.
+        // The span of usage: purchases and taxes can carry whole terms or months. Rows
+        // without a period end (tidy tables) end one bucket after their timestamp's bucket.
+        let bucket_end = |b: i64| {
+            let g = granularity.unwrap_or(Granularity::Hour);
+            g.next(micros_to_utc(truncate_micros(b, g)))
+                .timestamp_micros()
+        };
         let end = usage
             .iter()
-            .filter_map(|g| g.max_end)
+            .filter_map(|g| g.max_end.or(g.bucket.map(bucket_end)))
             .max()
             .map(micros_to_utc);
+        let assumed_end: u64 = usage
+            .iter()
+            .filter(|g| g.max_end.is_none() && g.bucket.is_some())
+            .map(|g| g.rows)
+            .sum();
+        if assumed_end > 0
+            && let Some(end) = end
+        {
+            findings.push(Finding {
+                code: "period_end_assumed".into(),
+                severity: Severity::Info,
+                count: assumed_end,
+                message: format!(
+                    "{assumed_end} usage rows have no charge period end (a timestamp only); each is taken to last one {} bucket, so the span ends at {}",
+                    granularity.unwrap_or(Granularity::Hour).name(),
+                    end.format("%Y-%m-%d %H:%M")
+                ),
+            });
+        }
         let gaps = match (granularity, buckets.first(), buckets.last()) {
             (Some(g), Some(first), Some(last)) => {
                 let truncated: BTreeSet<i64> =

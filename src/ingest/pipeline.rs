@@ -45,6 +45,8 @@ pub struct Loaded {
     pub(super) parts: Vec<Part>,
     pub(super) passthrough: Vec<String>,
     pub(super) opts: InputOptions,
+    /// What resolving the inputs noticed (empty files skipped, links not followed).
+    pub(super) input_findings: Vec<Finding>,
 }
 
 /// Canonical columns every grouped query reads: the time, the row classification, the
@@ -126,7 +128,10 @@ pub(super) struct Group {
 
 impl Loaded {
     pub(super) fn new(opts: &InputOptions) -> Result<Self, IngestError> {
-        let files = source::resolve(&opts.inputs, opts.format)?;
+        let source::Resolved {
+            files,
+            findings: input_findings,
+        } = source::resolve(&opts.inputs, opts.format)?;
         let mut mappings = Vec::with_capacity(files.len());
         for f in &files {
             mappings.push(formats::mapping(f, &opts.tidy)?);
@@ -148,6 +153,7 @@ impl Loaded {
             parts,
             passthrough,
             opts: opts.clone(),
+            input_findings,
         })
     }
 
@@ -489,11 +495,14 @@ impl Loaded {
         // of each row's needed columns (8 bytes a row), sorted below.
         let hashes = frame.clone().select([col(HASH_COL)]);
         let opt = frame.get_current_optimizations();
-        let mut out = LazyFrame::collect_all_with_engine(
-            vec![grouped.logical_plan, hashes.logical_plan],
-            ENGINE,
-            opt,
-        )
+        let mut out = source::catch_quietly(|| {
+            LazyFrame::collect_all_with_engine(
+                vec![grouped.logical_plan, hashes.logical_plan],
+                ENGINE,
+                opt,
+            )
+        })
+        .map_err(|panic| self.engine_panic(&panic))?
         .map_err(|e| self.engine_error(e))?;
         let hash_df = out.pop().unwrap_or_default();
         let df = out.pop().unwrap_or_default();
@@ -511,13 +520,27 @@ impl Loaded {
         Ok((groups, duplicates))
     }
 
+    /// A panic of the query engine while reading: with one Parquet input that file is
+    /// damaged in a way its layout check could not see; otherwise an internal error.
+    pub(super) fn engine_panic(&self, panic: &str) -> IngestError {
+        let parquet: Vec<&SourceFile> = self
+            .files
+            .iter()
+            .filter(|f| f.kind == source::FileKind::Parquet)
+            .collect();
+        match parquet.as_slice() {
+            [f] => source::corrupt_parquet(&f.path, "its data could not be decoded"),
+            _ => IngestError::Engine(format!("the query engine failed while reading: {panic}")),
+        }
+    }
+
     /// Maps polars errors raised while reading a file to a file-specific message.
     pub(super) fn engine_error(&self, e: PolarsError) -> IngestError {
         let msg = source::clean_polars_message(&e);
         let lower = msg.to_ascii_lowercase();
         if lower.contains("utf-8") || lower.contains("utf8") {
             for f in &self.files {
-                if let Some(line) = first_non_utf8_line(&f.path) {
+                if let Some(line) = first_non_utf8_line(f.read_path()) {
                     return IngestError::NotUtf8 {
                         path: f.path.clone(),
                         line,
@@ -527,8 +550,10 @@ impl Loaded {
         }
         // Find the file at fault: a CSV with a structural problem, else the only file.
         for f in &self.files {
-            if matches!(f.kind, source::FileKind::Csv | source::FileKind::CsvGz)
-                && let Some(diagnosis) = source::diagnose_csv(&f.path, f.kind)
+            if matches!(
+                f.kind,
+                source::FileKind::Csv | source::FileKind::CsvGz | source::FileKind::CsvZip
+            ) && let Some(diagnosis) = source::diagnose_csv(f.read_path(), f.kind)
             {
                 return IngestError::Csv {
                     path: f.path.clone(),

@@ -147,6 +147,7 @@ impl Loaded {
                 });
             }
         }
+        findings.extend(self.input_findings.iter().cloned());
         let sum = |f: fn(&Group) -> u64| groups.iter().map(f).sum::<u64>();
         let repaired_amount: Decimal = groups.iter().map(|g| g.repaired_amount).sum();
         let counted = [

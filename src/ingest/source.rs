@@ -1,14 +1,24 @@
 //! Input resolution (files, directories, globs, hive partitions), file kinds, headers and
 //! format detection. Nothing here parses values: it only decides *what* each file is.
+//!
+//! Everything a reader would trip over is caught here with a message that says what the file
+//! is and what to do: non-regular files (FIFOs, devices), symlink loops (each file is read
+//! once), JSON and Excel files, zip archives (one CSV inside is extracted and read), UTF-16
+//! and CR-only text, header-only files (skipped and counted when other files have data) and
+//! Parquet files whose footer points past their data (checked before polars reads them).
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 
 use super::error::IngestError;
 use super::formats::Format;
+use super::{Finding, Severity};
 
 /// How a file is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -18,6 +28,8 @@ pub enum FileKind {
     Csv,
     /// Gzip-compressed CSV.
     CsvGz,
+    /// A zip archive holding one CSV (how AWS delivers legacy CUR).
+    CsvZip,
     /// Apache Parquet.
     Parquet,
 }
@@ -36,9 +48,20 @@ pub(crate) struct SourceFile {
     pub(crate) format: Format,
     /// Whether literal `NULL` text was seen in the first rows (read as missing).
     pub(crate) null_markers_seen: bool,
+    /// For a zip archive: the CSV extracted from it (deleted when the last clone is dropped).
+    pub(crate) extracted: Option<Arc<tempfile::TempPath>>,
 }
 
 impl SourceFile {
+    /// The file the readers open: the extracted CSV for a zip archive, else [`Self::path`]
+    /// (which messages name).
+    pub(crate) fn read_path(&self) -> &Path {
+        match &self.extracted {
+            Some(t) => t,
+            None => &self.path,
+        }
+    }
+
     /// Column names in file order.
     pub(crate) fn columns(&self) -> Vec<String> {
         self.schema.iter_names().map(|n| n.to_string()).collect()
@@ -62,34 +85,126 @@ pub(crate) const NULL_MARKERS: [&str; 2] = ["NULL", "null"];
 
 const SAMPLE_ROWS: usize = 200;
 
-/// Resolves the user's inputs into files, reads their headers and detects formats.
-pub(crate) fn resolve(
-    inputs: &[String],
-    forced: Option<Format>,
-) -> Result<Vec<SourceFile>, IngestError> {
-    let mut out = Vec::new();
+/// The inputs' files with data, and what resolving them noticed.
+pub(crate) struct Resolved {
+    pub(crate) files: Vec<SourceFile>,
+    /// Header-only files skipped, links not followed, files reached twice.
+    pub(crate) findings: Vec<Finding>,
+}
+
+/// Resolves the user's inputs into files, reads their headers and detects formats. Each file
+/// is read once, however many links or inputs lead to it. A file with a header but no data
+/// rows (an empty month) is skipped and counted when another file has data; when none has,
+/// that is the error.
+pub(crate) fn resolve(inputs: &[String], forced: Option<Format>) -> Result<Resolved, IngestError> {
+    let mut walk = Walk::default();
+    let mut files = Vec::new();
+    let mut header_only = Vec::new();
+    let mut twice = Vec::new();
+    let mut seen = BTreeSet::new();
     for input in inputs {
-        for (path, hive) in expand(input)? {
-            out.push(open(&path, hive, forced)?);
+        for (path, hive) in expand(input, &mut walk)? {
+            let canonical = std::fs::canonicalize(&path).map_err(|e| IngestError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            if !seen.insert(canonical) {
+                twice.push(path);
+                continue;
+            }
+            match open(&path, hive, forced)? {
+                Opened::Data(f) => files.push(*f),
+                Opened::HeaderOnly => header_only.push(path),
+            }
         }
     }
-    Ok(out)
+    if files.is_empty() {
+        match header_only.as_slice() {
+            [] => {}
+            [one] => return Err(IngestError::NoDataRows { path: one.clone() }),
+            all => {
+                return Err(IngestError::NoDataInAnyFile {
+                    count: all.len(),
+                    names: name_list(all),
+                });
+            }
+        }
+    }
+    let mut findings = Vec::new();
+    let mut note = |code: &str, severity, list: &[PathBuf], what: &str| {
+        if !list.is_empty() {
+            findings.push(Finding {
+                code: code.into(),
+                severity,
+                count: list.len() as u64,
+                message: format!("{} {what}: {}", list.len(), name_list(list)),
+            });
+        }
+    };
+    note(
+        "empty_files",
+        Severity::Warning,
+        &header_only,
+        "empty file(s) (a header but no data rows, e.g. a month without usage) skipped",
+    );
+    note(
+        "links_not_followed",
+        Severity::Info,
+        &walk.not_followed,
+        "folder link(s) not followed because they lead to a folder already read (a symlink loop or a second link)",
+    );
+    note(
+        "read_once",
+        Severity::Info,
+        &twice,
+        "input path(s) lead to a file already read (through a link or given twice) and were read once",
+    );
+    Ok(Resolved { files, findings })
+}
+
+/// Paths for a message: the first 10 and a count of the rest.
+fn name_list(paths: &[PathBuf]) -> String {
+    let mut names: Vec<String> = paths
+        .iter()
+        .take(10)
+        .map(|p| p.display().to_string())
+        .collect();
+    if paths.len() > 10 {
+        names.push(format!("and {} more", paths.len() - 10));
+    }
+    names.join(", ")
 }
 
 /// A file found for an input, with its hive `key=value` partition values.
 type Found = (PathBuf, Vec<(String, String)>);
 
-fn expand(input: &str) -> Result<Vec<Found>, IngestError> {
+/// What walking directories has seen: folders read (canonical paths) and links not followed.
+#[derive(Default)]
+struct Walk {
+    dirs: BTreeSet<PathBuf>,
+    /// The canonical path of the folder being walked.
+    current: Option<PathBuf>,
+    not_followed: Vec<PathBuf>,
+}
+
+fn expand(input: &str, state: &mut Walk) -> Result<Vec<Found>, IngestError> {
     let is_glob = input.contains(['*', '?', '[']);
     if is_glob {
         let paths = glob::glob(input).map_err(|e| IngestError::BadOption {
             option: "input".into(),
             message: format!("invalid glob {input:?}: {e}"),
         })?;
-        let mut files: Vec<PathBuf> = paths
-            .filter_map(Result::ok)
-            .filter(|p| p.is_file() && is_data_file(p))
-            .collect();
+        let mut files = Vec::new();
+        for p in paths.filter_map(Result::ok) {
+            if !is_data_file(&p) {
+                continue;
+            }
+            match std::fs::metadata(&p) {
+                Ok(m) if m.is_file() => files.push(p),
+                Ok(m) if !m.is_dir() => return Err(not_regular(&p, &m)),
+                _ => {}
+            }
+        }
         files.sort();
         if files.is_empty() {
             return Err(IngestError::NoInputFiles {
@@ -99,9 +214,18 @@ fn expand(input: &str) -> Result<Vec<Found>, IngestError> {
         return Ok(files.into_iter().map(|p| (p, Vec::new())).collect());
     }
     let path = PathBuf::from(input);
-    if path.is_dir() {
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(IngestError::NotFound {
+                path: input.to_string(),
+            });
+        }
+        Err(e) => return Err(IngestError::Io { path, source: e }),
+    };
+    if meta.is_dir() {
         let mut files = Vec::new();
-        walk(&path, &mut files)?;
+        walk(&path, &mut files, state)?;
         files.sort();
         if files.is_empty() {
             return Err(IngestError::NoInputFiles {
@@ -116,34 +240,89 @@ fn expand(input: &str) -> Result<Vec<Found>, IngestError> {
             })
             .collect());
     }
-    if path.is_file() {
+    if meta.is_file() {
         return Ok(vec![(path, Vec::new())]);
     }
-    Err(IngestError::NotFound {
-        path: input.to_string(),
-    })
+    Err(not_regular(&path, &meta))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| IngestError::Io {
+/// The error for a path that exists but is neither a regular file nor a directory.
+fn not_regular(path: &Path, meta: &std::fs::Metadata) -> IngestError {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            "a named pipe (FIFO)"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "a special file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = meta;
+        "a special file"
+    };
+    IngestError::NotRegularFile {
+        path: path.into(),
+        what,
+    }
+}
+
+/// Walks a directory depth-first in name order. A link to a folder that contains the one
+/// being walked (a symlink loop) or to a folder already read (by canonical path) is not
+/// followed, so every file is read once and a loop ends at once.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, state: &mut Walk) -> Result<(), IngestError> {
+    let io = |e| IngestError::Io {
         path: dir.into(),
         source: e,
-    })?;
+    };
+    let canonical = std::fs::canonicalize(dir).map_err(io)?;
+    let is_loop = state
+        .current
+        .as_ref()
+        .is_some_and(|c| c.starts_with(&canonical));
+    if is_loop || !state.dirs.insert(canonical.clone()) {
+        state.not_followed.push(dir.to_path_buf());
+        return Ok(());
+    }
+    let parent = state.current.replace(canonical);
+    let walked = walk_entries(dir, out, state);
+    state.current = parent;
+    walked
+}
+
+fn walk_entries(dir: &Path, out: &mut Vec<PathBuf>, state: &mut Walk) -> Result<(), IngestError> {
+    let io = |e| IngestError::Io {
+        path: dir.into(),
+        source: e,
+    };
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(io)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?;
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let entry = entry.map_err(|e| IngestError::Io {
-            path: dir.into(),
-            source: e,
-        })?;
         let p = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.starts_with('.') || name.starts_with('_') {
             continue; // hidden files, _SUCCESS markers, Spark metadata
         }
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if is_data_file(&p) {
-            out.push(p);
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => walk(&p, out, state)?,
+            Ok(m) if is_data_file(&p) && !m.is_file() => return Err(not_regular(&p, &m)),
+            Ok(_) if is_data_file(&p) => out.push(p),
+            Ok(_) => {}
+            // A broken link or a link loop named like a data file is an error, not a skip.
+            Err(e) if is_data_file(&p) => return Err(IngestError::Io { path: p, source: e }),
+            Err(_) => {}
         }
     }
     Ok(())
@@ -154,7 +333,10 @@ fn is_data_file(p: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    name.ends_with(".csv") || name.ends_with(".csv.gz") || name.ends_with(".parquet")
+    name.ends_with(".csv")
+        || name.ends_with(".csv.gz")
+        || name.ends_with(".csv.zip")
+        || name.ends_with(".parquet")
 }
 
 fn hive_parts(root: &Path, file: &Path) -> Vec<(String, String)> {
@@ -172,12 +354,15 @@ fn hive_parts(root: &Path, file: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How many bytes are read to decide what a file is.
+const SNIFF_BYTES: usize = 512;
+
 fn sniff_kind(path: &Path) -> Result<FileKind, IngestError> {
     let mut f = File::open(path).map_err(|e| IngestError::Io {
         path: path.into(),
         source: e,
     })?;
-    let mut magic = [0u8; 4];
+    let mut magic = [0u8; SNIFF_BYTES];
     let n = read_up_to(&mut f, &mut magic).map_err(|e| IngestError::Io {
         path: path.into(),
         source: e,
@@ -185,17 +370,56 @@ fn sniff_kind(path: &Path) -> Result<FileKind, IngestError> {
     if n == 0 {
         return Err(IngestError::EmptyFile { path: path.into() });
     }
-    Ok(match &magic[..n.min(4)] {
-        [b'P', b'A', b'R', b'1'] => FileKind::Parquet,
+    let head = &magic[..n];
+    let extension = |exts: &[&str]| {
+        path.extension()
+            .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+    };
+    if extension(&["json", "jsonl", "ndjson"]) || looks_like_json(head) {
+        return Err(unsupported(
+            path,
+            "JSON",
+            "export the billing data as CSV or Parquet (FOCUS, AWS CUR, Azure cost details and OCI cost reports are all delivered as CSV or Parquet)",
+        ));
+    }
+    if extension(&["xlsx", "xlsm", "xls"]) || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(excel(path));
+    }
+    Ok(match head {
+        [b'P', b'A', b'R', b'1', ..] => FileKind::Parquet,
         [0x1f, 0x8b, ..] => FileKind::CsvGz,
-        _ if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet")) =>
-        {
-            FileKind::Parquet
-        }
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => FileKind::CsvZip,
+        _ if extension(&["parquet"]) => FileKind::Parquet,
+        _ if extension(&["zip"]) => FileKind::CsvZip,
         _ => FileKind::Csv,
     })
+}
+
+/// JSON text: a `{`, or a `[` opening an array of values, as the first character.
+fn looks_like_json(head: &[u8]) -> bool {
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let mut chars = text.iter().filter(|b| !b.is_ascii_whitespace());
+    match chars.next() {
+        Some(b'{') => true,
+        Some(b'[') => matches!(chars.next(), Some(b'{' | b'[' | b']' | b'"')),
+        _ => false,
+    }
+}
+
+fn unsupported(path: &Path, what: &'static str, fix: &str) -> IngestError {
+    IngestError::UnsupportedFormat {
+        path: path.into(),
+        what,
+        fix: fix.to_string(),
+    }
+}
+
+fn excel(path: &Path) -> IngestError {
+    unsupported(
+        path,
+        "an Excel workbook",
+        "save the sheet as CSV (File > Save As > CSV UTF-8) or export the bill as CSV",
+    )
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -209,28 +433,46 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// What opening a file found.
+enum Opened {
+    Data(Box<SourceFile>),
+    /// A header (of a known format) and no data rows.
+    HeaderOnly,
+}
+
 fn open(
     path: &Path,
     hive: Vec<(String, String)>,
     forced: Option<Format>,
-) -> Result<SourceFile, IngestError> {
+) -> Result<Opened, IngestError> {
     let kind = sniff_kind(path)?;
+    let extracted = match kind {
+        FileKind::CsvZip => Some(Arc::new(extract_zip(path)?)),
+        _ => None,
+    };
+    let read_path: &Path = extracted.as_deref().map_or(path, |t| t);
     let (schema, sample, null_markers_seen) = match kind {
         FileKind::Parquet => {
             let (s, d) = parquet_head(path)?;
             (s, d, false)
         }
-        FileKind::Csv | FileKind::CsvGz => csv_head(path, kind)?,
+        FileKind::Csv | FileKind::CsvGz | FileKind::CsvZip => csv_head(path, kind, read_path)?,
     };
     let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let format = match forced {
-        Some(f) => f,
-        None => Format::detect(&columns).ok_or_else(|| IngestError::UnknownFormat {
-            path: path.into(),
-            found: list_columns(&columns),
-        })?,
-    };
-    Ok(SourceFile {
+    let detected = forced.or_else(|| Format::detect(&columns));
+    if sample.height() == 0 {
+        // An empty month of a known export is skipped (and counted) by `resolve`; a file
+        // whose one line is no known header is not taken for one.
+        return match detected {
+            Some(_) => Ok(Opened::HeaderOnly),
+            None => Err(IngestError::NoDataRows { path: path.into() }),
+        };
+    }
+    let format = detected.ok_or_else(|| IngestError::UnknownFormat {
+        path: path.into(),
+        found: list_columns(&columns),
+    })?;
+    Ok(Opened::Data(Box::new(SourceFile {
         path: path.into(),
         kind,
         schema,
@@ -238,7 +480,8 @@ fn open(
         sample,
         format,
         null_markers_seen,
-    })
+        extracted,
+    })))
 }
 
 /// Column names for messages: all of them when few, else the first 12 and a count.
@@ -254,50 +497,350 @@ pub(crate) fn list_columns(columns: &[String]) -> String {
     }
 }
 
+/// Extracts the one CSV of a zip archive into a temporary file (deleted with the last
+/// [`SourceFile`] clone). Directories and macOS metadata (`__MACOSX/`, `._*`) are ignored.
+fn extract_zip(path: &Path) -> Result<tempfile::TempPath, IngestError> {
+    let shown = shell_quote(&path.display().to_string());
+    let zerr = |message: String| IngestError::Zip {
+        path: path.into(),
+        message,
+    };
+    let file = File::open(path).map_err(|e| IngestError::Io {
+        path: path.into(),
+        source: e,
+    })?;
+    let mut archive = ::zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
+        zerr(format!(
+            "could not read the zip archive ({e}); it may be cut short: download it again, or unzip it (`unzip {shown}`) and pass the CSV"
+        ))
+    })?;
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()).unwrap_or_default())
+        .collect();
+    if names
+        .iter()
+        .any(|n| n == "[Content_Types].xml" || n.starts_with("xl/"))
+    {
+        return Err(excel(path));
+    }
+    let members: Vec<(usize, &String)> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            let base = n.rsplit('/').next().unwrap_or(n);
+            !n.ends_with('/') && !n.starts_with("__MACOSX/") && !base.starts_with("._")
+        })
+        .collect();
+    let csvs: Vec<&(usize, &String)> = members
+        .iter()
+        .filter(|(_, n)| n.to_ascii_lowercase().ends_with(".csv"))
+        .collect();
+    let listed = |list: &mut dyn Iterator<Item = &String>| {
+        let all: Vec<&String> = list.collect();
+        let mut shown: Vec<String> = all.iter().take(10).map(|n| n.to_string()).collect();
+        if all.len() > 10 {
+            shown.push(format!("and {} more", all.len() - 10));
+        }
+        shown.join(", ")
+    };
+    let index = match csvs.as_slice() {
+        [(i, _)] => *i,
+        [] => {
+            return Err(zerr(format!(
+                "the zip archive holds no .csv file (it holds: {}); capplan reads a zip with one CSV inside: unzip it (`unzip {shown}`) and pass the billing export itself",
+                if members.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    listed(&mut members.iter().map(|(_, n)| *n))
+                }
+            )));
+        }
+        many => {
+            return Err(zerr(format!(
+                "the zip archive holds {} CSV files ({}); capplan reads a zip with one CSV inside: unzip it into a folder (`unzip {shown} -d exports`) and pass the folder",
+                many.len(),
+                listed(&mut many.iter().map(|(_, n)| *n))
+            )));
+        }
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".capplan-unzipped-")
+        .suffix(".csv")
+        .tempfile()
+        .map_err(|e| IngestError::Io {
+            path: std::env::temp_dir(),
+            source: e,
+        })?;
+    let member = &names[index];
+    let copied = archive
+        .by_index(index)
+        .map_err(|e| e.to_string())
+        .and_then(|mut entry| std::io::copy(&mut entry, &mut tmp).map_err(|e| e.to_string()));
+    if let Err(e) = copied {
+        return Err(zerr(format!(
+            "could not extract {member:?} from the zip archive ({e}); it may be corrupt or cut short: download it again, or unzip it (`unzip {shown}`) and pass the CSV"
+        )));
+    }
+    Ok(tmp.into_temp_path())
+}
+
+/// A path quoted for a POSIX shell command in a message.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The exact command that converts a file with `filter` (a stdin-to-stdout command) into a
+/// plain CSV beside it, named `<stem>.<tag>.csv`.
+fn convert_command(path: &Path, kind: FileKind, filter: &str, tag: &str) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lower = name.to_ascii_lowercase();
+    let stem_len = [".csv.gz", ".csv.zip", ".csv", ".gz", ".zip", ".txt"]
+        .iter()
+        .find(|ext| lower.ends_with(*ext))
+        .map_or(name.len(), |ext| name.len() - ext.len());
+    let out = path.with_file_name(format!("{}.{tag}.csv", &name[..stem_len]));
+    let src = shell_quote(&path.display().to_string());
+    let out = shell_quote(&out.display().to_string());
+    match kind {
+        FileKind::CsvGz => format!("gunzip -c {src} | {filter} > {out}"),
+        FileKind::CsvZip => format!("unzip -p {src} | {filter} > {out}"),
+        _ => format!("{filter} < {src} > {out}"),
+    }
+}
+
+/// Text a CSV reader would misread: UTF-16/UTF-32 (with or without a byte-order mark) and
+/// lines ended by a lone carriage return. `head` is the first bytes of the (decompressed) file.
+fn check_text(path: &Path, kind: FileKind, head: &[u8]) -> Result<(), IngestError> {
+    let wide = |encoding: &str, iconv: &str| IngestError::WrongEncoding {
+        path: path.into(),
+        encoding: encoding.to_string(),
+        command: convert_command(path, kind, &format!("iconv -f {iconv} -t UTF-8"), "utf8"),
+    };
+    if head.starts_with(&[0xFF, 0xFE, 0, 0]) {
+        return Err(wide(
+            "UTF-32 (little-endian, byte-order mark FF FE 00 00)",
+            "UTF-32",
+        ));
+    }
+    if head.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        return Err(wide(
+            "UTF-32 (big-endian, byte-order mark 00 00 FE FF)",
+            "UTF-32",
+        ));
+    }
+    if head.starts_with(&[0xFF, 0xFE]) {
+        return Err(wide(
+            "UTF-16 (little-endian, byte-order mark FF FE)",
+            "UTF-16",
+        ));
+    }
+    if head.starts_with(&[0xFE, 0xFF]) {
+        return Err(wide("UTF-16 (big-endian, byte-order mark FE FF)", "UTF-16"));
+    }
+    // UTF-16 without a byte-order mark: ASCII text with a zero byte beside every character.
+    let probe = &head[..head.len().min(512) & !1];
+    if probe.len() >= 8 {
+        let zeros_at = |parity: usize| {
+            probe
+                .iter()
+                .skip(parity)
+                .step_by(2)
+                .filter(|b| **b == 0)
+                .count()
+        };
+        let half = probe.len() / 2;
+        let (even, odd) = (zeros_at(0), zeros_at(1));
+        if odd * 10 >= half * 9 && even * 10 < half {
+            return Err(wide(
+                "UTF-16 (little-endian, no byte-order mark)",
+                "UTF-16LE",
+            ));
+        }
+        if even * 10 >= half * 9 && odd * 10 < half {
+            return Err(wide("UTF-16 (big-endian, no byte-order mark)", "UTF-16BE"));
+        }
+    }
+    // Lines ended by CR alone (classic Mac OS, old Excel for Mac): the whole file is one line.
+    if !head.contains(&b'\n')
+        && let Some(cr) = head.iter().position(|b| *b == b'\r')
+        && head[cr..].iter().any(|b| !b.is_ascii_whitespace())
+    {
+        return Err(IngestError::CrLineEndings {
+            path: path.into(),
+            command: convert_command(path, kind, r"tr '\r' '\n'", "lf"),
+        });
+    }
+    Ok(())
+}
+
 fn parquet_head(path: &Path) -> Result<(Schema, DataFrame), IngestError> {
     let perr = |e: PolarsError| IngestError::Parquet {
         path: path.into(),
         message: e.to_string(),
     };
+    check_parquet_layout(path)?;
     let pl_path = PlRefPath::try_from_path(path).map_err(perr)?;
-    let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(perr)?;
-    let schema = lf.collect_schema().map_err(perr)?;
-    let sample = lf.limit(SAMPLE_ROWS as IdxSize).collect().map_err(perr)?;
-    if sample.height() == 0 {
-        return Err(IngestError::NoDataRows { path: path.into() });
-    }
+    let read = catch_quietly(|| -> PolarsResult<(SchemaRef, DataFrame)> {
+        let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default())?;
+        let schema = lf.collect_schema()?;
+        let sample = lf.limit(SAMPLE_ROWS as IdxSize).collect()?;
+        Ok((schema, sample))
+    })
+    .map_err(|_| corrupt_parquet(path, "its data could not be decoded"))?;
+    let (schema, sample) = read.map_err(perr)?;
     Ok((schema.as_ref().clone(), sample))
 }
 
-/// Reads the first lines itself (to give precise UTF-8, gzip and empty-file errors), then lets
-/// polars parse a sample with every column as String.
-fn csv_head(path: &Path, kind: FileKind) -> Result<(Schema, DataFrame, bool), IngestError> {
-    let file = File::open(path).map_err(|e| IngestError::Io {
+/// The error for a Parquet file whose bytes contradict its own footer.
+pub(crate) fn corrupt_parquet(path: &Path, detail: &str) -> IngestError {
+    IngestError::Parquet {
+        path: path.into(),
+        message: format!(
+            "the file is corrupt: {detail}; it was probably cut short or damaged while being written, copied or downloaded: export or copy it again"
+        ),
+    }
+}
+
+/// Checks that every column chunk the footer lists lies inside the file's data, before a
+/// reader trusts the offsets (a file cut mid-data with its footer re-appended makes polars
+/// read out of bounds).
+fn check_parquet_layout(path: &Path) -> Result<(), IngestError> {
+    let io = |e| IngestError::Io {
+        path: path.into(),
+        source: e,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut tail = [0u8; 8];
+    if len < 12 {
+        return Err(corrupt_parquet(path, &format!("it has only {len} bytes")));
+    }
+    {
+        use std::io::{Seek, SeekFrom};
+        file.seek(SeekFrom::End(-8)).map_err(io)?;
+        file.read_exact(&mut tail).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+    }
+    if &tail[4..] != b"PAR1" {
+        return Err(corrupt_parquet(
+            path,
+            "it does not end with the Parquet magic bytes `PAR1` (its footer is missing)",
+        ));
+    }
+    let footer = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    let Some(data_end) = len.checked_sub(8 + footer).filter(|e| *e >= 4) else {
+        return Err(corrupt_parquet(
+            path,
+            &format!("its footer claims {footer} bytes but the file has {len}"),
+        ));
+    };
+    let metadata = catch_quietly(|| ParquetReader::new(file).get_metadata().cloned())
+        .map_err(|_| corrupt_parquet(path, "its footer could not be decoded"))?
+        .map_err(|e| IngestError::Parquet {
+            path: path.into(),
+            message: clean_polars_message(&e),
+        })?;
+    for (g, group) in metadata.row_groups.iter().enumerate() {
+        for chunk in group.parquet_columns() {
+            let r = chunk.byte_range();
+            if r.start < 4 || r.end < r.start || r.end > data_end {
+                return Err(corrupt_parquet(
+                    path,
+                    &format!(
+                        "its footer places column `{}` of row group {} at bytes {}..{}, but the data ends at byte {data_end}",
+                        chunk.descriptor().path_in_schema.join("."),
+                        g + 1,
+                        r.start,
+                        r.end
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Panics silenced by [`catch_quietly`] while non-zero.
+static QUIET_PANICS: AtomicUsize = AtomicUsize::new(0);
+static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// Runs `f` (a read by the query engine) and turns a panic inside it into `Err` with the
+/// panic's message, without the panic hook printing it: a damaged file is an input error,
+/// not a crash. The hook installed once delegates to the previous one outside these calls.
+/// Panics that abort (polars' debug-build precondition checks) cannot be caught; the
+/// checks before the read ([`check_parquet_layout`]) exist so that none is reached.
+pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if QUIET_PANICS.load(Ordering::SeqCst) == 0 {
+                previous(info);
+            }
+        }));
+    });
+    QUIET_PANICS.fetch_add(1, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET_PANICS.fetch_sub(1, Ordering::SeqCst);
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string())
+    })
+}
+
+/// Reads the first lines itself (to give precise encoding, gzip and empty-file errors), then
+/// lets polars parse a sample with every column as String. `path` is the file as named,
+/// `read_path` the file read (the extracted CSV of a zip archive).
+fn csv_head(
+    path: &Path,
+    kind: FileKind,
+    read_path: &Path,
+) -> Result<(Schema, DataFrame, bool), IngestError> {
+    let file = File::open(read_path).map_err(|e| IngestError::Io {
         path: path.into(),
         source: e,
     })?;
-    let reader: Box<dyn Read> = match kind {
+    let mut reader: Box<dyn Read> = match kind {
         FileKind::CsvGz => Box::new(flate2::read::GzDecoder::new(file)),
         _ => Box::new(file),
     };
+    let read_error = |e: std::io::Error| match kind {
+        FileKind::CsvGz => IngestError::Gzip {
+            path: path.into(),
+            message: e.to_string(),
+        },
+        _ => IngestError::Io {
+            path: path.into(),
+            source: e,
+        },
+    };
+    let mut prefix = Vec::with_capacity(64 * 1024);
+    Read::by_ref(&mut reader)
+        .take(64 * 1024)
+        .read_to_end(&mut prefix)
+        .map_err(read_error)?;
+    check_text(path, kind, &prefix)?;
+    let reader = std::io::Cursor::new(prefix).chain(reader);
     let mut head = Vec::with_capacity(64 * 1024);
     let mut buffered = BufReader::new(reader);
     let mut lines = 0usize;
     let mut non_empty = 0usize;
     loop {
         let mut line = Vec::new();
-        let n = buffered
-            .read_until(b'\n', &mut line)
-            .map_err(|e| match kind {
-                FileKind::CsvGz => IngestError::Gzip {
-                    path: path.into(),
-                    message: e.to_string(),
-                },
-                _ => IngestError::Io {
-                    path: path.into(),
-                    source: e,
-                },
-            })?;
+        let n = buffered.read_until(b'\n', &mut line).map_err(read_error)?;
         if n == 0 {
             break;
         }
@@ -320,14 +863,20 @@ fn csv_head(path: &Path, kind: FileKind) -> Result<(Schema, DataFrame, bool), In
     if bom_free.iter().all(u8::is_ascii_whitespace) {
         return Err(IngestError::EmptyFile { path: path.into() });
     }
-    if non_empty < 2 {
-        return Err(IngestError::NoDataRows { path: path.into() });
-    }
     let cerr = |e: PolarsError| IngestError::Csv {
         path: path.into(),
-        message: diagnose_csv(path, kind).unwrap_or_else(|| clean_polars_message(&e)),
+        message: diagnose_csv(read_path, kind).unwrap_or_else(|| clean_polars_message(&e)),
     };
-    let cursor = std::io::Cursor::new(bom_free.to_vec());
+    // A header alone: only its names are parsed (the caller decides what an empty file means).
+    let text_to_parse: &[u8] = if non_empty < 2 {
+        bom_free
+            .split_inclusive(|b| *b == b'\n')
+            .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+            .unwrap_or(bom_free)
+    } else {
+        bom_free
+    };
+    let cursor = std::io::Cursor::new(text_to_parse.to_vec());
     let sample = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
@@ -361,7 +910,7 @@ pub(crate) fn clean_polars_message(e: &PolarsError) -> String {
 /// Scans one file lazily with every CSV column as String (values are parsed by the format
 /// mapping, where failures can be reported with row and column) and a 1-based row index.
 pub(crate) fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
-    let pl_path = PlRefPath::try_from_path(&file.path).map_err(|e| IngestError::Io {
+    let pl_path = PlRefPath::try_from_path(file.read_path()).map_err(|e| IngestError::Io {
         path: file.path.clone(),
         source: std::io::Error::other(e.to_string()),
     })?;
@@ -380,7 +929,7 @@ pub(crate) fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
                 message: clean_polars_message(&e),
             })
         }
-        FileKind::Csv | FileKind::CsvGz => {
+        FileKind::Csv | FileKind::CsvGz | FileKind::CsvZip => {
             let schema: Schema = file
                 .schema
                 .iter_names()
@@ -482,6 +1031,73 @@ pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_wide_encodings_and_cr_line_ends_with_a_command() {
+        let p = Path::new("dir/it's.csv.gz");
+        let text = b"a,b\r1,2\r3,4\r";
+        let e = check_text(p, FileKind::CsvGz, text)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("carriage return alone"), "{e}");
+        assert!(
+            e.contains(r"`gunzip -c 'dir/it'\''s.csv.gz' | tr '\r' '\n' > 'dir/it'\''s.lf.csv'`"),
+            "{e}"
+        );
+        // CRLF and a header ending in a lone CR without data are not CR-only files.
+        assert!(check_text(p, FileKind::Csv, b"a,b\r\n1,2\r\n").is_ok());
+        assert!(check_text(p, FileKind::Csv, b"a,b\r").is_ok());
+        let le: Vec<u8> = "a,b\n1,2\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let be: Vec<u8> = "a,b\n1,2\n"
+            .encode_utf16()
+            .flat_map(u16::to_be_bytes)
+            .collect();
+        let plain = Path::new("x.csv");
+        let e = check_text(plain, FileKind::Csv, &le)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("UTF-16 (little-endian, no byte-order mark)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("`iconv -f UTF-16LE -t UTF-8 < x.csv > x.utf8.csv`"),
+            "{e}"
+        );
+        let e = check_text(plain, FileKind::Csv, &be)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("UTF-16BE"), "{e}");
+        let bom = [&[0xFF, 0xFE][..], &le].concat();
+        let e = check_text(plain, FileKind::CsvZip, &bom)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`unzip -p x.csv | iconv -f UTF-16 -t UTF-8 > x.utf8.csv`"),
+            "{e}"
+        );
+        // UTF-8 with accents or a BOM is fine.
+        assert!(check_text(plain, FileKind::Csv, "\u{feff}a,é\n1,2\n".as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn recognises_json_text() {
+        assert!(looks_like_json(b"  {\"a\": 1}"));
+        assert!(looks_like_json(b"\xef\xbb\xbf[\n  {\"a\": 1}]"));
+        assert!(looks_like_json(b"[]"));
+        assert!(!looks_like_json(b"[a],b\n1,2\n"));
+        assert!(!looks_like_json(b"BilledCost,ServiceName\n"));
+    }
+
+    #[test]
+    fn catches_a_panic_quietly_and_keeps_its_message() {
+        let r: Result<(), String> = catch_quietly(|| panic!("range end index 9 out of range"));
+        assert_eq!(r.unwrap_err(), "range end index 9 out of range");
+        assert_eq!(catch_quietly(|| 7).unwrap(), 7);
+    }
 
     fn diagnose(text: &str) -> Option<String> {
         let dir = tempfile::tempdir().unwrap();

@@ -23,6 +23,7 @@ mod focus_spec_commitments;
 mod forecast;
 mod ingest_props;
 mod ingest_rows;
+mod inputs;
 mod ladder;
 mod plan_cli;
 mod plan_verify;
