@@ -29,3 +29,4 @@ mod pricing_demo;
 mod report;
 mod shared_data;
 mod shared_series;
+mod time;
