@@ -86,6 +86,10 @@ pub(super) enum Scope {
 /// Canonical columns one query reads (see [`Scope`]).
 pub(super) type Needed = BTreeSet<&'static str>;
 
+/// What the grouped query returns: its groups, the duplicate check's result and findings
+/// about rows it excluded.
+pub(super) type Grouped = (Vec<Group>, Option<Duplicates>, Vec<Finding>);
+
 /// One row of the grouped query, converted out of polars.
 pub(super) struct Group {
     pub(super) reason: Reason,
@@ -323,7 +327,7 @@ impl Loaded {
         granularity: Granularity,
         measure: Measure,
         filters: &[Filter],
-    ) -> Result<(Vec<Group>, Option<Duplicates>, Vec<Finding>), IngestError> {
+    ) -> Result<Grouped, IngestError> {
         // Cost measures are summed exactly and converted to f64 once per bucket.
         // Every measure is summed as a fixed-point decimal: integer sums do not depend on the
         // order the engine adds rows in, so the series are identical run after run (f64 sums
@@ -722,16 +726,8 @@ impl Loaded {
                 ),
             });
         }
-        let spans = self.bill_spans(&groups, granularity);
-        let series = self.build_series(
-            &used,
-            &dims,
-            opts,
-            granularity,
-            currency,
-            &spans,
-            &mut findings,
-        )?;
+        let series =
+            self.build_series(&groups, &dims, opts, (granularity, currency), &mut findings)?;
         findings.extend(super::spans::fills_finding(&series, granularity));
         let rows = self.file_rows(&groups);
         Ok(Ingested {

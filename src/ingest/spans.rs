@@ -36,7 +36,7 @@ impl Loaded {
     /// Each bill file's bill span: its own usage buckets (every usage row, used or not: the
     /// billing periods are what bounds zero usage), joined with the other bill files' spans
     /// that overlap or lie within [`BILL_GAP_DAYS`].
-    pub(super) fn bill_spans(&self, groups: &[Group], _g: Granularity) -> BillSpans {
+    pub(super) fn bill_spans(&self, groups: &[Group]) -> BillSpans {
         let mut own: Vec<Option<(i64, i64)>> = vec![None; self.files.len()];
         for g in groups {
             let usage = matches!(
@@ -81,17 +81,18 @@ impl Loaded {
         out
     }
 
-    /// The regular series of the used groups, each over its own span, zero-filled inside it.
+    /// The regular series of the used groups, each over its own span, zero-filled inside it;
+    /// what it left out goes to `extra`.
     pub(super) fn build_series(
         &self,
-        used: &[&Group],
+        groups: &[Group],
         dims: &[Dim],
         opts: &AggregateOptions,
-        granularity: Granularity,
-        currency: Currency,
-        bills: &BillSpans,
+        (granularity, currency): (Granularity, Currency),
         extra: &mut Vec<Finding>,
     ) -> Result<Vec<UsageSeries>, IngestError> {
+        let bills = self.bill_spans(groups);
+        let used = groups.iter().filter(|g| g.reason == Reason::Used);
         // Per series: exact measure and cost per bucket (sparse) and its span.
         struct Acc {
             buckets: BTreeMap<i64, (Decimal, Decimal)>,
