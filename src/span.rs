@@ -2,8 +2,14 @@
 
 use std::fmt;
 
+/// The longest span accepted, in years of 365 days: beyond any commitment term (3 years) and
+/// beyond what an hourly forecast can be asked for without exhausting memory (100 years of
+/// hourly sample paths need gigabytes before any check could run).
+pub const MAX_YEARS: i64 = 10;
+
 /// A span of time: a whole number and a unit `h`, `d`, `w` or `y` (365 days), positive and at
-/// most 100 years — the same rule as `capplan`'s `--horizon`, `--backtest-horizon`, `--step`.
+/// most [`MAX_YEARS`] years — the same rule as `capplan`'s `--horizon`, `--backtest-horizon`,
+/// `--step`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
     /// Length in seconds.
@@ -32,8 +38,14 @@ impl Span {
                 ));
             }
         };
-        if n <= 0 || n > 100 * 365 * 86_400 / unit_s {
-            return Err(format!("`{s}`: must be positive and at most 100 years"));
+        if n <= 0 {
+            return Err(format!("`{s}`: must be positive"));
+        }
+        if n > MAX_YEARS * 365 * 86_400 / unit_s {
+            return Err(format!(
+                "`{s}`: must be at most {MAX_YEARS} years (commitment terms are 1 or 3 years; an hourly forecast over `{t}` would need {} values per sample path)",
+                n.saturating_mul(unit_s) / 3600
+            ));
         }
         Ok(Span {
             seconds: n * unit_s,
@@ -73,7 +85,15 @@ mod tests {
         assert_eq!(Span::parse("3y").unwrap().days(), 1095);
         assert_eq!(Span::parse("36h").unwrap().days(), 2);
         assert_eq!(Span::parse("2w").unwrap().seconds, 14 * 86_400);
-        for bad in ["", "d", "0d", "-1d", "3m", "1.5y", "101y", "3 years"] {
+        assert_eq!(Span::parse("10y").unwrap().days(), 3650);
+        assert!(
+            Span::parse("100y")
+                .unwrap_err()
+                .contains("at most 10 years")
+        );
+        for bad in [
+            "", "d", "0d", "-1d", "3m", "1.5y", "11y", "100y", "3651d", "3 years",
+        ] {
             assert!(Span::parse(bad).is_err(), "{bad}");
         }
     }

@@ -7,8 +7,8 @@ use super::error::IngestError;
 use super::formats::{self, CANONICAL, Kind, Mapping, Source};
 use super::pipeline::{Group, Loaded, first_u32, first_u64};
 use super::source::{self, ROW_COL, SourceFile};
-use super::{Granularity, Reason};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use super::{Finding, Granularity, Reason, Severity};
+use chrono::NaiveDate;
 use polars::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +17,19 @@ use std::collections::{BTreeMap, BTreeSet};
 /// are rounded half-even and counted. Leaves 14 integer digits (10^14) per value and sum.
 pub(super) const MONEY_SCALE: usize = 24;
 pub(super) const MONEY_DTYPE: DataType = DataType::Decimal(38, MONEY_SCALE);
+/// Integer digits one money value may have (38 − [`MONEY_SCALE`]).
+const MAX_INTEGER_DIGITS: usize = 38 - MONEY_SCALE;
+
+/// Integer digits of a plain decimal number (`-123.45` → 3), 0 when `s` is not one.
+fn integer_digits(s: &str) -> usize {
+    let t = s.trim().trim_start_matches(['+', '-']);
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |p: &str| p.bytes().all(|c| c.is_ascii_digit());
+    if int.is_empty() || !digits(int) || !digits(frac) {
+        return 0;
+    }
+    int.trim_start_matches('0').len()
+}
 const MAX_TEXT: u32 = 4096;
 
 pub(super) const FILE_COL: &str = "__file";
@@ -30,10 +43,13 @@ pub(super) const BUCKET_COL: &str = "__bucket";
 pub(super) const PERIOD_COL: &str = "__period";
 pub(super) const RAW_PREFIX: &str = "__raw_";
 pub(super) const EXCESS_COL: &str = "__excess";
+pub(super) const TWO_DIGIT_YEAR_COL: &str = "__two_digit_year";
 pub(super) const RESPELLED_COL: &str = "__respelled";
 
-/// Timestamp layouts seen in billing exports, tried in this order.
-const TIMESTAMP_FORMATS: &[&str] = &[
+/// ISO-like timestamp layouts seen in billing exports. Every value is tried against all of
+/// them (per value, not per file: a file may switch from `Z` to `+05:30` at any row; the
+/// layouts cannot read one text two ways).
+const ISO_FORMATS: &[&str] = &[
     "%Y-%m-%dT%H:%M:%SZ",
     "%Y-%m-%dT%H:%M:%S%.fZ",
     "%Y-%m-%d %H:%M:%S",
@@ -45,10 +61,145 @@ const TIMESTAMP_FORMATS: &[&str] = &[
     "%Y-%m-%dT%H:%M:%S%:z",
     "%Y-%m-%dT%H:%M:%S%.f%:z",
     "%Y-%m-%d",
-    "%m/%d/%Y",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
 ];
+
+/// Times of day that may follow a slash date (`4/1/2025 13:00`).
+const SLASH_TIMES: &[&str] = &["", " %H:%M:%S", " %H:%M"];
+
+/// A slash date (`4/1/2025`, `01/04/25 00:00`): two fields of one or two digits and a year
+/// of four or two digits. Whether the first field is the month or the day is decided per
+/// file from every row ([`date_order`]).
+const SLASH_RE: &str = r"^(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?:\D|$)";
+
+/// A slash date with a two-digit year; the year is read as 20YY (and counted).
+const TWO_DIGIT_YEAR_RE: &str = r"^(\d{1,2}/\d{1,2}/)(\d{2})(\D|$)";
+
+/// Earliest plausible charge period: cloud billing exports start well after 2000.
+const PLAUSIBLE_FROM_YEAR: i32 = 2000;
+/// Years after the current one that a charge period may still reach (3-year commitments
+/// bought today end within it).
+const PLAUSIBLE_YEARS_AHEAD: i32 = 10;
+
+/// The plausible charge period times, `[from, until)` in µs since the epoch: from
+/// 2000-01-01 to the end of the current year + 10. A time outside is a mistyped year
+/// (`0024` for `2024`) or a misread date, and would stretch a series over centuries.
+pub(super) fn plausible_micros() -> (i64, i64, i32) {
+    use chrono::Datelike as _;
+    let last_year = chrono::Utc::now().year() + PLAUSIBLE_YEARS_AHEAD;
+    let micros = |y: i32| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc().timestamp_micros())
+            .unwrap_or(0)
+    };
+    (
+        micros(PLAUSIBLE_FROM_YEAR),
+        micros(last_year + 1),
+        last_year,
+    )
+}
+
+/// How a file writes its slash dates, decided from every row ([`date_order`]).
+#[derive(Debug, Clone)]
+pub(super) struct DateOrder {
+    /// `dd/mm/yyyy` rather than `mm/dd/yyyy`.
+    pub(super) day_first: bool,
+    /// The first value that decides it: (source column, row, value); `None` when every value
+    /// has both fields ≤ 12, so the order is assumed (month-first) and reported.
+    pub(super) evidence: Option<(String, u64, String)>,
+}
+
+/// The two leading fields of a slash date, if `s` is one.
+fn slash_fields(s: &str) -> Option<(u32, u32)> {
+    let mut it = s.trim().splitn(3, '/');
+    let a = it.next()?;
+    let b = it.next()?;
+    let rest = it.next()?;
+    let short = |t: &str| (1..=2).contains(&t.len()) && t.bytes().all(|c| c.is_ascii_digit());
+    let year_digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if !short(a) || !short(b) || !(year_digits == 2 || year_digits == 4) {
+        return None;
+    }
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Decides whether the file's slash dates are day-first or month-first from every row of its
+/// text timestamp columns: the first value with a field above 12 decides (the file is scanned
+/// on the streaming engine up to that row; a file that never decides is read once, and
+/// month-first is assumed and reported). `None` when the sample has no slash date.
+pub(super) fn date_order(
+    f: &SourceFile,
+    columns: &[String],
+) -> Result<Option<DateOrder>, IngestError> {
+    let text_columns: Vec<&String> = columns
+        .iter()
+        .filter(|c| f.schema.get(c.as_str()) == Some(&DataType::String))
+        .collect();
+    let has_slash = text_columns.iter().any(|c| {
+        f.sample_text(c, usize::MAX)
+            .iter()
+            .any(|v| slash_fields(v).is_some())
+    });
+    if !has_slash {
+        return Ok(None);
+    }
+    let decide = |a: u32, b: u32| -> Option<bool> {
+        if a > 12 {
+            Some(true)
+        } else if b > 12 {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    // The whole file, stopping at the first deciding row.
+    let mut lf = source::scan(f)?;
+    let mut deciding = lit(false);
+    let mut selected = vec![col(ROW_COL).cast(DataType::UInt64)];
+    for c in &text_columns {
+        let t = col(c.as_str())
+            .cast(DataType::String)
+            .str()
+            .strip_chars(lit(NULL).cast(DataType::String));
+        let field = |i: usize| {
+            t.clone()
+                .str()
+                .extract(lit(SLASH_RE), i)
+                .cast(DataType::UInt32)
+                .gt(lit(12u32))
+                .fill_null(lit(false))
+        };
+        deciding = deciding.or(field(1).or(field(2)));
+        selected.push(t.clone().alias(c.as_str()));
+    }
+    lf = lf.filter(deciding).select(selected).limit(1);
+    let df = lf
+        .collect_with_engine(super::pipeline::ENGINE)
+        .map_err(|e| IngestError::Csv {
+            path: f.path.clone(),
+            message: source::clean_polars_message(&e),
+        })?
+        .unwrap_single();
+    if df.height() > 0 {
+        let row = first_u64(&df, ROW_COL)?;
+        for c in &text_columns {
+            let v = df.column(c.as_str())?.str()?.get(0).map(str::to_string);
+            if let Some(v) = v
+                && let Some((a, b)) = slash_fields(&v)
+                && let Some(day_first) = decide(a, b)
+            {
+                return Ok(Some(DateOrder {
+                    day_first,
+                    evidence: Some(((*c).clone(), row, v)),
+                }));
+            }
+        }
+    }
+    Ok(Some(DateOrder {
+        day_first: false,
+        evidence: None,
+    }))
+}
 
 /// One file's canonical frame before validation: the scan with every canonical column
 /// (plus raw copies of the parsed ones), and the checks that can be run on it. A query
@@ -63,6 +214,12 @@ pub(super) struct Part {
     pub(super) raw: Vec<String>,
     /// Respelling flags present in `lf`, by the canonical column they belong to.
     pub(super) respelled: Vec<(Option<&'static str>, String)>,
+    /// Whether the file's slash dates are day-first (`None`: it has none).
+    pub(super) day_first: Option<bool>,
+    /// True for rows whose timestamps have a two-digit year (read as 20YY); over raw columns.
+    pub(super) two_digit_year: Expr,
+    /// What was decided about the file's values before reading it (date order).
+    pub(super) findings: Vec<Finding>,
 }
 
 /// A validation rule: the row is bad with `code` when `cond` holds; it belongs to the
@@ -75,13 +232,18 @@ pub(super) struct Check {
 
 impl Loaded {
     /// In strict mode, turns the first unparseable row into an error with file, row and column.
+    /// In lenient mode, rows outside the plausible years (excluded as unparseable) become a
+    /// finding that names the first of them.
     pub(super) fn fail_on_bad_rows(
         &self,
         frame: &LazyFrame,
         groups: &[Group],
-    ) -> Result<(), IngestError> {
-        if self.opts.lenient || !groups.iter().any(|g| g.reason == Reason::Unparseable) {
-            return Ok(());
+    ) -> Result<Vec<Finding>, IngestError> {
+        if !groups.iter().any(|g| g.reason == Reason::Unparseable) {
+            return Ok(Vec::new());
+        }
+        if self.opts.lenient {
+            return self.implausible_finding(frame);
         }
         let df = frame
             .clone()
@@ -100,6 +262,52 @@ impl Loaded {
             .unwrap_or("")
             .to_string();
         Err(self.bad_value_error(file, row, &code))
+    }
+
+    fn implausible_finding(&self, frame: &LazyFrame) -> Result<Vec<Finding>, IngestError> {
+        let df = frame
+            .clone()
+            .filter(
+                col(BAD_CODE_COL)
+                    .str()
+                    .ends_with(lit(":implausible"))
+                    .fill_null(lit(false)),
+            )
+            .select([col(FILE_COL), col(ROW_COL), col(BAD_CODE_COL)])
+            .sort([FILE_COL, ROW_COL], SortMultipleOptions::default())
+            .collect()
+            .map_err(|e| self.engine_error(e))?;
+        if df.height() == 0 {
+            return Ok(Vec::new());
+        }
+        let file = first_u32(&df, FILE_COL)? as usize;
+        let row = first_u64(&df, ROW_COL)?;
+        let code = df
+            .column(BAD_CODE_COL)?
+            .str()?
+            .get(0)
+            .unwrap_or("")
+            .to_string();
+        let (_, _, last_year) = plausible_micros();
+        let first = match self.bad_value_error(file, row, &code) {
+            IngestError::BadValue(b) => format!(
+                "{}: row {}, column `{}`: {:?}",
+                b.path.display(),
+                b.row,
+                b.column,
+                b.value
+            ),
+            other => other.to_string(),
+        };
+        Ok(vec![Finding {
+            code: "implausible_dates".into(),
+            severity: Severity::Warning,
+            count: df.height() as u64,
+            message: format!(
+                "{} rows have charge periods outside {PLAUSIBLE_FROM_YEAR}–{last_year} (a mistyped year or a misread date) and were excluded (--lenient); first: {first}",
+                df.height()
+            ),
+        }])
     }
 
     fn bad_value_error(&self, file: usize, row: u64, code: &str) -> IngestError {
@@ -144,6 +352,15 @@ impl Loaded {
                 "a charge period end after its start".to_string(),
                 format!("; `{column}` is before the period start{lenient}"),
             ),
+            (_, "implausible") => {
+                let (_, _, last_year) = plausible_micros();
+                (
+                    format!("a date between {PLAUSIBLE_FROM_YEAR}-01-01 and {last_year}-12-31"),
+                    format!(
+                        "; a year outside the years of cloud billing is usually a typo (0024 for 2024) or a misread date, and would stretch the series over centuries{lenient}"
+                    ),
+                )
+            }
             (_, "long") => (
                 format!("a value of at most {MAX_TEXT} bytes"),
                 format!("; the value is too long ({} bytes){lenient}", value.len()),
@@ -158,6 +375,15 @@ impl Loaded {
             (Kind::Timestamp, _) => (
                 "a timestamp such as 2024-09-01T00:00:00Z".to_string(),
                 lenient.to_string(),
+            ),
+            (Kind::Money, _) if integer_digits(&value) > MAX_INTEGER_DIGITS => (
+                format!(
+                    "an amount of at most {MAX_INTEGER_DIGITS} integer digits (below 10^{MAX_INTEGER_DIGITS}; money is read exactly with {MONEY_SCALE} decimals, which leaves {MAX_INTEGER_DIGITS} integer digits per value — sums are not limited)"
+                ),
+                format!(
+                    "; the value has {} integer digits, more than any single bill line of a real export: check for a misplaced decimal point or a wrong unit{lenient}",
+                    integer_digits(&value)
+                ),
             ),
             (Kind::Money, _) => ("a decimal number".to_string(), lenient.to_string()),
             (Kind::Quantity, _) => ("a number".to_string(), lenient.to_string()),
@@ -180,7 +406,9 @@ impl Loaded {
 
     /// The granularity of one file's charge periods, from its sample rows: the most common
     /// period length, or for files without an end column the smallest step between times.
-    pub(super) fn sample_granularity(&self, f: &SourceFile) -> Option<Granularity> {
+    pub(super) fn sample_granularity(&self, i: usize) -> Option<Granularity> {
+        let f = &self.files[i];
+        let day_first = self.parts[i].day_first;
         let m = formats::mapping(f, &self.opts.tidy).ok()?;
         if m.default_period.is_some() {
             return Some(Granularity::Day);
@@ -191,7 +419,7 @@ impl Loaded {
         };
         let micros = |c: &str| -> Option<Vec<Option<i64>>> {
             let dtype = f.schema.get(c)?.clone();
-            let e = timestamp_expr(col(c), &dtype, &f.sample_text(c, 50));
+            let e = timestamp_expr(col(c), &dtype, day_first);
             let df = f
                 .sample
                 .clone()
@@ -231,9 +459,8 @@ impl Loaded {
 
     /// The granularity to use when the user did not choose one: the coarsest of the files'.
     pub fn detected_granularity(&self) -> Granularity {
-        self.files
-            .iter()
-            .filter_map(|f| self.sample_granularity(f))
+        (0..self.files.len())
+            .filter_map(|i| self.sample_granularity(i))
             .max()
             .unwrap_or(Granularity::Hour)
     }
@@ -247,6 +474,18 @@ pub(super) fn canonical_frame(
     passthrough: &[String],
 ) -> Result<Part, IngestError> {
     let lf = source::scan(f)?;
+    let timestamp_columns: Vec<String> = CANONICAL
+        .iter()
+        .filter(|(_, k)| *k == Kind::Timestamp)
+        .filter_map(
+            |(name, _)| match m.sources.iter().find(|(n, _)| n == name) {
+                Some((_, Source::Column(c))) => Some(c.clone()),
+                _ => None,
+            },
+        )
+        .collect();
+    let order = date_order(f, &timestamp_columns)?;
+    let day_first = order.as_ref().map(|o| o.day_first);
     let mut first = vec![
         lit(idx).alias(FILE_COL),
         col(ROW_COL).cast(DataType::UInt64).alias(ROW_COL),
@@ -263,7 +502,7 @@ pub(super) fn canonical_frame(
         let dtype_of = |c: &str| f.schema.get(c).cloned().unwrap_or(DataType::String);
         let (expr, parsed_from) = match (&src, kind) {
             (Source::Column(c), Kind::Timestamp) => (
-                timestamp_expr(col(c.as_str()), &dtype_of(c), &f.sample_text(c, 50)),
+                timestamp_expr(col(c.as_str()), &dtype_of(c), day_first),
                 Some(c),
             ),
             (Source::Column(c), Kind::Money) => {
@@ -357,6 +596,17 @@ pub(super) fn canonical_frame(
         cond: col("charge_end").lt(col("charge_start")),
         code: "charge_end:before".into(),
     });
+    // A time outside the plausible billing years is an error (a row of 0024 would make a
+    // series of 17.5 million hours); checked before anything is allocated.
+    let (from, until, _) = plausible_micros();
+    for name in ["charge_start", "charge_end"] {
+        let t = col(name).cast(DataType::Int64);
+        checks.push(Check {
+            column: name,
+            cond: t.clone().lt(lit(from)).or(t.gt_eq(lit(until))),
+            code: format!("{name}:implausible"),
+        });
+    }
     // Money text with more fractional digits than the decimal scale is rounded; count it.
     let excess_re = format!(r"\.[0-9]{{{MONEY_SCALE}}}[0-9]*[1-9]");
     let excess = CANONICAL
@@ -379,12 +629,61 @@ pub(super) fn canonical_frame(
             },
         )
         .collect();
+    let two_digit_year = match day_first {
+        Some(_) => ["charge_start", "charge_end"]
+            .iter()
+            .filter(|n| raw.iter().any(|r| *r == format!("{RAW_PREFIX}{n}")))
+            .map(|n| {
+                col(format!("{RAW_PREFIX}{n}").as_str())
+                    .cast(DataType::String)
+                    .str()
+                    .strip_chars(lit(NULL).cast(DataType::String))
+                    .str()
+                    .contains(lit(TWO_DIGIT_YEAR_RE), false)
+                    .fill_null(lit(false))
+            })
+            .reduce(|a, b| a.or(b))
+            .unwrap_or(lit(false)),
+        None => lit(false),
+    };
+    let mut findings = Vec::new();
+    if let Some(o) = &order {
+        let (read, other) = if o.day_first {
+            ("day-first (dd/mm/yyyy)", "month-first")
+        } else {
+            ("month-first (mm/dd/yyyy)", "day-first")
+        };
+        findings.push(match &o.evidence {
+            Some((column, row, value)) => Finding {
+                code: "date_order".into(),
+                severity: Severity::Info,
+                count: 0,
+                message: format!(
+                    "{}: slash dates are read {read}: `{column}` row {row} has {value:?}, which cannot be {other}",
+                    f.path.display()
+                ),
+            },
+            None => Finding {
+                code: "ambiguous_date_order".into(),
+                severity: Severity::Warning,
+                count: 0,
+                message: format!(
+                    "{}: no slash date in `{}` has a field above 12, so dd/mm and mm/dd cannot be told apart; read month-first (mm/dd/yyyy, as AWS, Azure and the FOCUS examples write them); if the export is day-first, convert its dates to ISO 8601 (yyyy-mm-dd)",
+                    f.path.display(),
+                    timestamp_columns.join("`, `")
+                ),
+            },
+        });
+    }
     Ok(Part {
         lf,
         checks,
         excess,
         raw,
         respelled,
+        day_first,
+        two_digit_year,
+        findings,
     })
 }
 
@@ -404,8 +703,10 @@ fn ts_dtype() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
 }
 
-/// Parses a timestamp column into UTC microseconds.
-pub(super) fn timestamp_expr(e: Expr, dtype: &DataType, sample: &[String]) -> Expr {
+/// Parses a timestamp column into UTC microseconds. Text is read per value: every ISO
+/// layout, and slash dates in the file's order (`day_first`, decided by [`date_order`]; `None`
+/// when the file has no slash dates) with two-digit years read as 20YY.
+pub(super) fn timestamp_expr(e: Expr, dtype: &DataType, day_first: Option<bool>) -> Expr {
     match dtype {
         DataType::Datetime(_, Some(_)) => e.dt().convert_time_zone(TimeZone::UTC).cast(ts_dtype()),
         DataType::Datetime(_, None) => e
@@ -421,51 +722,39 @@ pub(super) fn timestamp_expr(e: Expr, dtype: &DataType, sample: &[String]) -> Ex
                 .cast(DataType::String)
                 .str()
                 .strip_chars(lit(NULL).cast(DataType::String));
-            let matching: Vec<&str> = TIMESTAMP_FORMATS
-                .iter()
-                .copied()
-                .filter(|fmt| sample.iter().any(|s| parse_with(s.trim(), fmt).is_some()))
-                .collect();
-            let formats: Vec<&str> = if matching.is_empty() {
-                TIMESTAMP_FORMATS.to_vec()
-            } else {
-                matching
+            let parse = |t: &Expr, fmt: String| {
+                t.clone().str().to_datetime(
+                    Some(TimeUnit::Microseconds),
+                    Some(TimeZone::UTC),
+                    StrptimeOptions {
+                        format: Some(fmt.into()),
+                        strict: false,
+                        exact: true,
+                        cache: true,
+                    },
+                    lit("raise"),
+                )
             };
-            let parsed: Vec<Expr> = formats
+            let mut parsed: Vec<Expr> = ISO_FORMATS
                 .iter()
-                .map(|fmt| {
-                    text.clone().str().to_datetime(
-                        Some(TimeUnit::Microseconds),
-                        Some(TimeZone::UTC),
-                        StrptimeOptions {
-                            format: Some((*fmt).into()),
-                            strict: false,
-                            exact: true,
-                            cache: true,
-                        },
-                        lit("raise"),
-                    )
-                })
+                .map(|fmt| parse(&text, (*fmt).to_string()))
                 .collect();
-            if parsed.len() == 1 {
-                parsed.into_iter().next().unwrap_or(lit(NULL))
-            } else {
-                coalesce(&parsed)
+            if let Some(day_first) = day_first {
+                let four_digits = text.clone().str().replace(
+                    lit(TWO_DIGIT_YEAR_RE),
+                    lit("${1}20${2}${3}"),
+                    false,
+                );
+                let date = if day_first { "%d/%m/%Y" } else { "%m/%d/%Y" };
+                parsed.extend(
+                    SLASH_TIMES
+                        .iter()
+                        .map(|t| parse(&four_digits, format!("{date}{t}"))),
+                );
             }
+            coalesce(&parsed)
         }
     }
-}
-
-fn parse_with(s: &str, fmt: &str) -> Option<NaiveDateTime> {
-    if fmt.contains("%z") || fmt.contains("%:z") {
-        return DateTime::parse_from_str(s, fmt).ok().map(|d| d.naive_utc());
-    }
-    if !fmt.contains("%H") {
-        return NaiveDate::parse_from_str(s, fmt)
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0));
-    }
-    NaiveDateTime::parse_from_str(s, fmt).ok()
 }
 
 /// Parses money into the exact decimal type. Text goes straight to decimal (never through

@@ -23,14 +23,13 @@ impl Loaded {
             "commitment_unit",
         ]
         .map(|c| Dim::canonical(c, c));
-        let (mut groups, dup) = self.run(
+        let (mut groups, dup, mut findings) = self.run(
             &dims,
             Scope::Query(&["commitment_quantity"]),
             Granularity::Month,
             Measure::EffectiveCost,
             &[],
         )?;
-        let mut findings = Vec::new();
         self.check_duplicates(dup, &mut findings)?;
         let (currency, reconciliation, mut more) = self.account(&mut groups)?;
         findings.append(&mut more);

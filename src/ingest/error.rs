@@ -245,6 +245,30 @@ pub enum IngestError {
     #[error("internal error in the query engine: {0}")]
     Engine(String),
 
+    /// A sum of money exceeds what an exact decimal can hold.
+    #[error(
+        "{place}: the sum of `{column}` exceeds the largest exact decimal (28 significant digits, about 7.9e28); check the values for a misplaced decimal point or a wrong unit"
+    )]
+    SumOverflow {
+        /// The file (or `the inputs` for totals across files).
+        place: String,
+        /// The column as the file names it.
+        column: String,
+    },
+
+    /// Series would need more points than capplan allocates for one run.
+    #[error("{what}: {points} points would be needed (at most {limit} are allocated); {fix}")]
+    TooManyPoints {
+        /// Which series or span.
+        what: String,
+        /// Points needed.
+        points: u64,
+        /// The bound.
+        limit: u64,
+        /// What to do about it.
+        fix: String,
+    },
+
     /// Used and excluded rows do not add up to the source totals: a bug, exit code 1.
     #[error("reconciliation failed: {0}")]
     Reconciliation(String),

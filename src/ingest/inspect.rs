@@ -25,14 +25,13 @@ impl Loaded {
             },
         ];
         // `inspect` validates every canonical column, not only the ones it groups by.
-        let (mut groups, dup) = self.run(
+        let (mut groups, dup, mut findings) = self.run(
             &dims,
             Scope::Everything,
             Granularity::Hour,
             Measure::Quantity,
             &[],
         )?;
-        let mut findings = Vec::new();
         self.check_duplicates(dup, &mut findings)?;
         let (_, reconciliation, mut more) = self.account(&mut groups)?;
         findings.append(&mut more);
@@ -64,9 +63,8 @@ impl Loaded {
             .max_by_key(|(p, n)| (**n, -**p))
             .and_then(|(p, _)| Granularity::from_period_seconds(*p))
             .or_else(|| {
-                self.files
-                    .iter()
-                    .filter_map(|f| self.sample_granularity(f))
+                (0..self.files.len())
+                    .filter_map(|i| self.sample_granularity(i))
                     .max()
             });
         let buckets: BTreeSet<i64> = usage.iter().filter_map(|g| g.bucket).collect();
@@ -134,44 +132,50 @@ impl Loaded {
                 ),
             });
         }
-        let count_by = |idx: Option<usize>, use_currency: bool| -> Vec<ValueCount> {
-            let mut m: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
-            for g in &groups {
-                let v = if use_currency {
-                    g.currency.clone()
-                } else {
-                    idx.and_then(|i| g.dims[i].clone())
+        let count_by =
+            |idx: Option<usize>, use_currency: bool| -> Result<Vec<ValueCount>, IngestError> {
+                let mut m: BTreeMap<String, (u64, Decimal)> = BTreeMap::new();
+                for g in &groups {
+                    let v = if use_currency {
+                        g.currency.clone()
+                    } else {
+                        idx.and_then(|i| g.dims[i].clone())
+                    }
+                    .unwrap_or_else(|| "(none)".into());
+                    let e = m.entry(v).or_default();
+                    e.0 += g.rows;
+                    e.1 = e.1.checked_add(g.totals.billed_cost).ok_or_else(|| {
+                        IngestError::SumOverflow {
+                            place: format!("the inputs ({} files)", self.files.len()),
+                            column: "billed_cost".into(),
+                        }
+                    })?;
                 }
-                .unwrap_or_else(|| "(none)".into());
-                let e = m.entry(v).or_default();
-                e.0 += g.rows;
-                e.1 += g.totals.billed_cost;
-            }
-            let mut v: Vec<ValueCount> = m
-                .into_iter()
-                .map(|(value, (rows, billed_cost))| ValueCount {
-                    value,
-                    rows,
-                    billed_cost,
-                })
-                .collect();
-            v.sort_by(|a, b| {
-                b.billed_cost
-                    .cmp(&a.billed_cost)
-                    .then(a.value.cmp(&b.value))
-            });
-            v
-        };
+                let mut v: Vec<ValueCount> = m
+                    .into_iter()
+                    .map(|(value, (rows, billed_cost))| ValueCount {
+                        value,
+                        rows,
+                        billed_cost,
+                    })
+                    .collect();
+                v.sort_by(|a, b| {
+                    b.billed_cost
+                        .cmp(&a.billed_cost)
+                        .then(a.value.cmp(&b.value))
+                });
+                Ok(v)
+            };
         Ok(Inspection {
             files: self.summaries(&rows),
             rows: reconciliation.total_rows(),
             start,
             end,
             granularity,
-            providers: count_by(Some(0), false),
-            services: count_by(Some(1), false),
-            accounts: count_by(Some(2), false),
-            currencies: count_by(None, true),
+            providers: count_by(Some(0), false)?,
+            services: count_by(Some(1), false)?,
+            accounts: count_by(Some(2), false)?,
+            currencies: count_by(None, true)?,
             gaps,
             reconciliation,
             findings,

@@ -22,6 +22,7 @@ mod inspect;
 mod pipeline;
 mod reconcile;
 pub(crate) mod source;
+mod spans;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -211,11 +212,20 @@ pub struct Totals {
 }
 
 impl Totals {
-    pub(crate) fn add(&mut self, o: &Totals) {
+    /// Adds `o`; on overflow names the cost column that overflowed (nothing is changed).
+    pub(crate) fn add(&mut self, o: &Totals) -> Result<(), &'static str> {
+        let billed = self
+            .billed_cost
+            .checked_add(o.billed_cost)
+            .ok_or("billed_cost")?;
+        let effective = self
+            .effective_cost
+            .checked_add(o.effective_cost)
+            .ok_or("effective_cost")?;
+        let list = self.list_cost.checked_add(o.list_cost).ok_or("list_cost")?;
         self.rows += o.rows;
-        self.billed_cost += o.billed_cost;
-        self.effective_cost += o.effective_cost;
-        self.list_cost += o.list_cost;
+        (self.billed_cost, self.effective_cost, self.list_cost) = (billed, effective, list);
+        Ok(())
     }
 }
 

@@ -7,8 +7,9 @@
 //! (currency choice and reconciliation), `inspect` and `commitments` (the other two queries).
 
 use super::canonical::{
-    BAD_CODE_COL, BAD_COL, BUCKET_COL, EXCESS_COL, FILE_COL, HASH_COL, MONEY_DTYPE, PERIOD_COL,
-    Part, RAW_PREFIX, REASON_COL, RESPELLED_COL, canonical_frame, first_non_utf8_line, row_hash,
+    BAD_CODE_COL, BAD_COL, BUCKET_COL, EXCESS_COL, FILE_COL, HASH_COL, MONEY_DTYPE, MONEY_SCALE,
+    PERIOD_COL, Part, RAW_PREFIX, REASON_COL, RESPELLED_COL, TWO_DIGIT_YEAR_COL, canonical_frame,
+    first_non_utf8_line, row_hash,
 };
 
 /// True for rows whose BilledCost column is empty or null (counted as 0 in the sums).
@@ -19,15 +20,13 @@ use super::formats::{self, CANONICAL, DIMENSION_ALIASES, Kind};
 use super::source::{self, SourceFile};
 use super::{
     AggregateOptions, Filter, Finding, Granularity, Ingested, InputOptions, Measure, Reason,
-    SeriesKey, Severity, Totals, UsageSeries,
+    Severity, Totals,
 };
-use crate::money::{Currency, Money, decimal_from_scaled};
 use chrono::Datelike as _;
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Polars' streaming engine: inputs are processed in morsels, not loaded whole.
 pub(super) const ENGINE: Engine = Engine::Streaming;
@@ -97,6 +96,10 @@ pub(super) enum Scope {
 /// Canonical columns one query reads (see [`Scope`]).
 pub(super) type Needed = BTreeSet<&'static str>;
 
+/// What the grouped query returns: its groups, the duplicate check's result and findings
+/// about rows it excluded.
+pub(super) type Grouped = (Vec<Group>, Option<Duplicates>, Vec<Finding>);
+
 /// One row of the grouped query, converted out of polars.
 pub(super) struct Group {
     pub(super) reason: Reason,
@@ -113,6 +116,11 @@ pub(super) struct Group {
     pub(super) repaired_amount: Decimal,
     pub(super) spanning: u64,
     pub(super) excess_decimals: u64,
+    /// Rows whose timestamps have a two-digit year (read as 20YY).
+    pub(super) two_digit_years: u64,
+    /// Canonical columns whose exact sums here have more than 28 significant digits and were
+    /// rounded half-even to 28 (rust_decimal's precision).
+    pub(super) digits_dropped: Vec<&'static str>,
     pub(super) unlabelled_refunds: u64,
     pub(super) respelled: u64,
     /// Rows without a BilledCost value (empty or null in a file that has the column).
@@ -212,6 +220,7 @@ impl Loaded {
                 any.alias(BAD_COL),
                 chain.otherwise(null_text()).alias(BAD_CODE_COL),
                 excess.alias(EXCESS_COL),
+                p.two_digit_year.clone().alias(TWO_DIGIT_YEAR_COL),
                 row_hash(hashed.clone()).alias(HASH_COL),
             ]);
             let helpers: Vec<String> = p
@@ -358,7 +367,7 @@ impl Loaded {
         granularity: Granularity,
         measure: Measure,
         filters: &[Filter],
-    ) -> Result<(Vec<Group>, Option<Duplicates>), IngestError> {
+    ) -> Result<Grouped, IngestError> {
         // Cost measures are summed exactly and converted to f64 once per bucket.
         // Every measure is summed as a fixed-point decimal: integer sums do not depend on the
         // order the engine adds rows in, so the series are identical run after run (f64 sums
@@ -425,41 +434,52 @@ impl Loaded {
         }
         let frame = self.frame(&needed, matches!(scope, Scope::Everything))?;
         // Commitment quantities are only read by the queries that need them.
-        let quantities = if needed.contains("commitment_quantity") {
-            vec![
-                col("commitment_quantity")
-                    .sum()
-                    .alias("commitment_quantity"),
+        let measured_dtype = match measure {
+            Measure::Quantity => QUANTITY_DTYPE,
+            _ => MONEY_DTYPE,
+        };
+        let mut aggs = vec![len().alias("rows")];
+        aggs.extend(exact_sum(measured, measured_dtype, "measured"));
+        aggs.extend(exact_sum(col("billed_cost"), MONEY_DTYPE, "billed"));
+        aggs.extend(exact_sum(col("effective_cost"), MONEY_DTYPE, "effective"));
+        aggs.extend(exact_sum(col("list_cost"), MONEY_DTYPE, "list"));
+        aggs.extend(exact_sum(series_cost, MONEY_DTYPE, "series_cost"));
+        aggs.extend(exact_sum(
+            when(repair.clone())
+                .then(col("billed_cost"))
+                .otherwise(lit(0).cast(MONEY_DTYPE)),
+            MONEY_DTYPE,
+            "repaired_amount",
+        ));
+        // Commitment quantities are only read by the queries that need them.
+        if needed.contains("commitment_quantity") {
+            aggs.extend(exact_sum(
+                col("commitment_quantity"),
+                MONEY_DTYPE,
+                "commitment_quantity",
+            ));
+            aggs.push(
                 col("commitment_quantity")
                     .count()
                     .alias("commitment_quantity_rows"),
-            ]
-        } else {
-            Vec::new()
-        };
-        let mut aggs = vec![
-            len().alias("rows"),
-            measured.sum().alias("measured"),
-            col("billed_cost").sum().alias("billed"),
-            col("effective_cost").sum().alias("effective"),
-            col("list_cost").sum().alias("list"),
-            series_cost.sum().alias("series_cost"),
+            );
+        }
+        aggs.extend([
             repair
                 .clone()
                 .cast(DataType::UInt64)
                 .sum()
                 .alias("repaired_rows"),
-            when(repair)
-                .then(col("billed_cost"))
-                .otherwise(lit(0).cast(MONEY_DTYPE))
-                .sum()
-                .alias("repaired_amount"),
             col(PERIOD_COL)
                 .gt(lit(granularity.nominal_seconds()))
                 .cast(DataType::UInt64)
                 .sum()
                 .alias("spanning"),
             col(EXCESS_COL).cast(DataType::UInt64).sum().alias("excess"),
+            col(TWO_DIGIT_YEAR_COL)
+                .cast(DataType::UInt64)
+                .sum()
+                .alias("two_digit_years"),
             col("consumed_quantity")
                 .lt(lit(0.0))
                 .and(col("charge_class").is_null())
@@ -480,8 +500,7 @@ impl Loaded {
                 .cast(DataType::Int64)
                 .max()
                 .alias("max_end"),
-        ];
-        aggs.extend(quantities);
+        ]);
         if measure == Measure::Quantity {
             aggs.push(quantity_rest.sum().alias("measured_rest"));
         }
@@ -509,7 +528,7 @@ impl Loaded {
         drop(out);
         let groups = self.groups(&df, dims.len())?;
         drop(df);
-        self.fail_on_bad_rows(&frame, &groups)?;
+        let findings = self.fail_on_bad_rows(&frame, &groups)?;
         let candidates = repeated_hashes(&hash_df)?;
         drop(hash_df);
         let duplicates = if candidates.is_empty() {
@@ -517,7 +536,7 @@ impl Loaded {
         } else {
             self.duplicates(&frame, candidates)?
         };
-        Ok((groups, duplicates))
+        Ok((groups, duplicates, findings))
     }
 
     /// A panic of the query engine while reading: with one Parquet input that file is
@@ -584,6 +603,50 @@ impl Loaded {
         IngestError::Engine(format!("while reading {} files: {msg}", self.files.len()))
     }
 
+    /// The exact sums of one [`exact_sum`] pair per group, and which of them were rounded to
+    /// 28 significant digits; an overflow names the group's file and the source column.
+    fn sums(
+        &self,
+        df: &DataFrame,
+        name: &str,
+        canonical: &str,
+        file: &UInt32Chunked,
+    ) -> Result<(Vec<Decimal>, Vec<bool>), IngestError> {
+        let (frac, scale) = scaled(df, name)?;
+        let whole_name = format!("{name}{WHOLE_SUFFIX}");
+        let whole = match df.get_column_index(&whole_name) {
+            Some(_) => scaled(df, &whole_name)?.0,
+            None => vec![0; frac.len()],
+        };
+        let mut values = Vec::with_capacity(frac.len());
+        let mut rounded = Vec::with_capacity(frac.len());
+        for (i, (w, f)) in whole.into_iter().zip(frac).enumerate() {
+            let Some((d, r)) = join_sum(w, f, scale) else {
+                let idx = file.get(i).unwrap_or(0) as usize;
+                return Err(IngestError::SumOverflow {
+                    place: self.files[idx].path.display().to_string(),
+                    column: self.source_column(idx, canonical),
+                });
+            };
+            values.push(d);
+            rounded.push(r);
+        }
+        Ok((values, rounded))
+    }
+
+    /// The name file `idx` gives the canonical column (the canonical name when it is derived).
+    pub(super) fn source_column(&self, idx: usize, canonical: &str) -> String {
+        formats::mapping(&self.files[idx], &self.opts.tidy)
+            .ok()
+            .and_then(|m| {
+                m.sources.iter().find_map(|(n, s)| match s {
+                    formats::Source::Column(c) if *n == canonical => Some(c.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_else(|| canonical.to_string())
+    }
+
     pub(super) fn groups(&self, df: &DataFrame, ndims: usize) -> Result<Vec<Group>, IngestError> {
         let reason = df.column(REASON_COL)?.cast(&DataType::UInt32)?;
         let reason = reason.u32()?.clone();
@@ -604,14 +667,26 @@ impl Loaded {
             .collect::<Result<_, IngestError>>()?;
         let rows = df.column("rows")?.cast(&DataType::UInt64)?;
         let rows = rows.u64()?.clone();
-        let dec = |name: &str| -> Result<Vec<Decimal>, IngestError> { decimals(df, name) };
-        let billed = dec("billed")?;
-        let effective = dec("effective")?;
-        let list = dec("list")?;
-        let series_cost = dec("series_cost")?;
-        let mut measured = dec("measured")?;
+        let mut dropped: Vec<Vec<&'static str>> = vec![Vec::new(); df.height()];
+        let mut dec = |name: &'static str, canonical: &'static str| {
+            let (values, rounded) = self.sums(df, name, canonical, &file)?;
+            for (i, r) in rounded.into_iter().enumerate() {
+                if r {
+                    dropped[i].push(canonical);
+                }
+            }
+            Ok::<_, IngestError>(values)
+        };
+        let billed = dec("billed", "billed_cost")?;
+        let effective = dec("effective", "effective_cost")?;
+        let list = dec("list", "list_cost")?;
+        let series_cost = dec("series_cost", "effective_cost")?;
+        let mut measured = dec("measured", "consumed_quantity")?;
         if df.get_column_index("measured_rest").is_some() {
-            for (m, rest) in measured.iter_mut().zip(dec("measured_rest")?) {
+            for (m, rest) in measured
+                .iter_mut()
+                .zip(dec("measured_rest", "consumed_quantity")?)
+            {
                 if !rest.is_zero() {
                     // rust_decimal keeps 28 significant digits: a sum too large for all 27
                     // decimals is rounded, never wrong.
@@ -619,7 +694,7 @@ impl Loaded {
                 }
             }
         }
-        let repaired_amount = dec("repaired_amount")?;
+        let repaired_amount = dec("repaired_amount", "billed_cost")?;
         let u64col = |name: &str| -> Result<Vec<u64>, IngestError> {
             let c = df.column(name)?.cast(&DataType::UInt64)?;
             Ok(c.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
@@ -627,13 +702,14 @@ impl Loaded {
         let repaired_rows = u64col("repaired_rows")?;
         let spanning = u64col("spanning")?;
         let excess = u64col("excess")?;
+        let two_digit_years = u64col("two_digit_years")?;
         let refunds = u64col("unlabelled_refunds")?;
         let respelled = u64col("respelled")?;
         let billed_missing = u64col("billed_missing")?;
         let (commitment_quantity, commitment_quantity_rows) =
             if df.get_column_index("commitment_quantity").is_some() {
                 (
-                    dec("commitment_quantity")?,
+                    dec("commitment_quantity", "commitment_quantity")?,
                     u64col("commitment_quantity_rows")?,
                 )
             } else {
@@ -666,6 +742,8 @@ impl Loaded {
                 repaired_amount: repaired_amount[i],
                 spanning: spanning[i],
                 excess_decimals: excess[i],
+                two_digit_years: two_digit_years[i],
+                digits_dropped: std::mem::take(&mut dropped[i]),
                 unlabelled_refunds: refunds[i],
                 respelled: respelled[i],
                 billed_missing: billed_missing[i],
@@ -687,8 +765,8 @@ impl Loaded {
             .granularity
             .unwrap_or_else(|| self.detected_granularity());
         if let Some(requested) = opts.granularity {
-            for f in &self.files {
-                if let Some(found) = self.sample_granularity(f).filter(|g| *g > requested) {
+            for (i, f) in self.files.iter().enumerate() {
+                if let Some(found) = self.sample_granularity(i).filter(|g| *g > requested) {
                     return Err(IngestError::GranularityTooFine {
                         path: f.path.clone(),
                         requested: requested.name().into(),
@@ -699,14 +777,13 @@ impl Loaded {
         }
         // Validate filters before scanning.
         self.filter_expr(&opts.filters).map(drop)?;
-        let (mut groups, dup) = self.run(
+        let (mut groups, dup, mut findings) = self.run(
             &dims,
             Scope::Query(&[]),
             granularity,
             opts.measure,
             &opts.filters,
         )?;
-        let mut findings = Vec::new();
         self.check_duplicates(dup, &mut findings)?;
         let (currency, reconciliation, mut more) = self.account(&mut groups)?;
         findings.append(&mut more);
@@ -830,20 +907,9 @@ impl Loaded {
                 });
             }
         }
-        let series = build_series(&used, &dims, opts, granularity, currency)?;
-        let gaps: usize = series.iter().map(|s| s.gaps_filled).sum();
-        if gaps > 0 {
-            findings.push(Finding {
-                code: "gaps_filled".into(),
-                severity: Severity::Info,
-                count: gaps as u64,
-                message: format!(
-                    "{gaps} empty {} buckets across {} series were filled with 0",
-                    granularity.name(),
-                    series.len()
-                ),
-            });
-        }
+        let series =
+            self.build_series(&groups, &dims, opts, (granularity, currency), &mut findings)?;
+        findings.extend(super::spans::fills_finding(&series, granularity));
         let rows = self.file_rows(&groups);
         Ok(Ingested {
             series,
@@ -854,119 +920,95 @@ impl Loaded {
     }
 }
 
-fn build_series(
-    used: &[&Group],
-    dims: &[Dim],
-    opts: &AggregateOptions,
-    granularity: Granularity,
-    currency: Currency,
-) -> Result<Vec<UsageSeries>, IngestError> {
-    let first = used.iter().filter_map(|g| g.bucket).min();
-    let last = used.iter().filter_map(|g| g.bucket).max();
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(Vec::new());
-    };
-    // The shared time axis.
-    let mut axis = Vec::new();
-    let mut t = micros_to_utc(first);
-    let stop = micros_to_utc(last);
-    while t <= stop {
-        axis.push(t.timestamp_micros());
-        t = granularity.next(t);
+/// Suffix of the whole-unit half of an [`exact_sum`].
+const WHOLE_SUFFIX: &str = "__whole";
+
+/// The exact sum of a fixed-point column in two halves that cannot wrap: whole units summed
+/// in `Decimal(38, 0)` (each value has at most 14 integer digits, so 10^24 rows fit) and the
+/// fractions (each below 1) in the column's own type. [`Loaded::sums`] joins them.
+fn exact_sum(e: Expr, dtype: DataType, name: &str) -> Vec<Expr> {
+    if dtype != MONEY_DTYPE {
+        // Quantities (9 decimals) leave 29 integer digits to their sums.
+        return vec![e.sum().alias(name)];
     }
-    let index: BTreeMap<i64, usize> = axis.iter().enumerate().map(|(i, b)| (*b, i)).collect();
-    // (exact measure sums, effective cost, seen) per bucket
-    type Acc = (Vec<Decimal>, Vec<Decimal>, Vec<bool>);
-    // Groups are looked up by their borrowed values; a series key is built once per series.
-    let mut slot: std::collections::HashMap<(&[Option<String>], Option<&str>), usize> =
-        std::collections::HashMap::new();
-    let mut accs: Vec<((SeriesKey, String), Acc)> = Vec::new();
-    let n = axis.len();
-    for g in used {
-        let Some(b) = g.bucket else { continue };
-        let Some(&i) = index.get(&b) else { continue };
-        let unit_value = match opts.measure {
-            Measure::Quantity => g.unit.as_deref(),
-            _ => None,
-        };
-        let at = *slot.entry((&g.dims, unit_value)).or_insert_with(|| {
-            let key = SeriesKey(
-                dims.iter()
-                    .zip(&g.dims)
-                    .map(|(Dim { name, .. }, v)| {
-                        (name.clone(), v.clone().unwrap_or_else(|| "(none)".into()))
-                    })
-                    .collect(),
-            );
-            let unit = match opts.measure {
-                Measure::Quantity => g.unit.clone().unwrap_or_else(|| "(none)".into()),
-                _ => currency.code().to_string(),
-            };
-            accs.push((
-                (key, unit),
-                (
-                    vec![Decimal::ZERO; n],
-                    vec![Decimal::ZERO; n],
-                    vec![false; n],
-                ),
-            ));
-            accs.len() - 1
-        });
-        let e = &mut accs[at].1;
-        e.0[i] += g.measured;
-        e.1[i] += g.series_cost;
-        e.2[i] = true;
-    }
-    // Distinct group values can name the same series (a value and a missing one both read
-    // "(none)"): merge them, in key order.
-    let mut acc: BTreeMap<(SeriesKey, String), Acc> = BTreeMap::new();
-    for (key, (m, c, seen)) in accs {
-        match acc.entry(key) {
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert((m, c, seen));
-            }
-            std::collections::btree_map::Entry::Occupied(mut o) => {
-                let e = o.get_mut();
-                for i in 0..n {
-                    e.0[i] += m[i];
-                    e.1[i] += c[i];
-                    e.2[i] |= seen[i];
-                }
-            }
-        }
-    }
-    Ok(acc
-        .into_iter()
-        .map(|((key, unit), (measured, cost, seen))| UsageSeries {
-            key,
-            unit,
-            granularity,
-            start: micros_to_utc(first),
-            values: measured.iter().map(|d| d.to_f64().unwrap_or(0.0)).collect(),
-            cost: Some(
-                cost.into_iter()
-                    .map(|c| Money::new(c.normalize(), currency))
-                    .collect(),
-            ),
-            gaps_filled: seen.iter().filter(|s| !**s).count(),
-        })
-        .collect())
+    // Whole units through Int64 (the cast rounds; a value's at most 14 integer digits fit).
+    // Clamped to ±(10^14 − 1) so that it fits the money type again: 99999999999999.5 rounds
+    // to 10^14, which `Decimal(38, 24)` cannot hold (the difference would be null).
+    let max = 10i64.pow(38 - MONEY_SCALE as u32) - 1;
+    let rounded = e.clone().cast(DataType::Int64);
+    let whole = when(rounded.clone().gt(lit(max)))
+        .then(lit(max))
+        .when(rounded.clone().lt(lit(-max)))
+        .then(lit(-max))
+        .otherwise(rounded);
+    vec![
+        (e - whole.clone().cast(dtype.clone()))
+            .cast(dtype)
+            .sum()
+            .alias(name),
+        whole
+            .cast(DataType::Decimal(38, 0))
+            .sum()
+            .alias(format!("{name}{WHOLE_SUFFIX}").as_str()),
+    ]
 }
 
-pub(super) fn decimals(df: &DataFrame, name: &str) -> Result<Vec<Decimal>, IngestError> {
+/// The scaled integers of a decimal column (0 for nulls) and its scale.
+fn scaled(df: &DataFrame, name: &str) -> Result<(Vec<i128>, u32), IngestError> {
     let c = df.column(name)?;
     let ca = c
         .decimal()
         .map_err(|e| IngestError::Engine(format!("{name}: expected a decimal column: {e}")))?;
     let scale = ca.scale() as u32;
-    ca.physical()
-        .iter()
-        .map(|v| match v {
-            Some(v) => decimal_from_scaled(v, scale)
-                .map_err(|e| IngestError::Reconciliation(format!("{name}: {e}"))),
-            None => Ok(Decimal::ZERO),
-        })
-        .collect()
+    Ok((
+        ca.physical().iter().map(|v| v.unwrap_or(0)).collect(),
+        scale,
+    ))
+}
+
+/// `v / 10^d` rounded half to even, and whether anything was dropped.
+fn drop_digits(v: i128, d: u32) -> (i128, bool) {
+    if d == 0 {
+        return (v, false);
+    }
+    let Some(div) = 10i128.checked_pow(d) else {
+        return (0, v != 0);
+    };
+    let (q, r) = (v / div, v % div);
+    if r == 0 {
+        return (q, false);
+    }
+    let twice = r.unsigned_abs() * 2;
+    let half_up = twice > div as u128 || (twice == div as u128 && q % 2 != 0);
+    (if half_up { q + v.signum() } else { q }, true)
+}
+
+/// `whole + frac / 10^scale` as a `Decimal`, exact when it has at most 28 significant digits
+/// (and fits 96 bits), otherwise rounded half to even to fit (`true`); `None` when even the
+/// whole part does not fit.
+pub(super) fn join_sum(whole: i128, frac: i128, scale: u32) -> Option<(Decimal, bool)> {
+    let unit = 10i128.checked_pow(scale)?;
+    let whole = whole.checked_add(frac / unit)?;
+    // Strip the fraction's trailing zeros: no digit is lost.
+    let (mut exact, mut s0) = (frac % unit, scale);
+    while s0 > 0 && exact % 10 == 0 {
+        exact /= 10;
+        s0 -= 1;
+    }
+    // The most decimals that fit, each candidate rounded once from the exact fraction.
+    for s in (0..=s0).rev() {
+        let (f, lost) = drop_digits(exact, s0 - s);
+        let m = 10i128
+            .checked_pow(s)
+            .and_then(|p| whole.checked_mul(p))
+            .and_then(|w| w.checked_add(f));
+        if let Some(m) = m
+            && let Ok(d) = Decimal::try_from_i128_with_scale(m, s)
+        {
+            return Some((d.normalize(), lost));
+        }
+    }
+    None
 }
 
 /// A row's reason as it travels through the query: its index in [`Reason::ALL`] (integer
@@ -1008,6 +1050,7 @@ pub(super) fn truncate_micros(m: i64, g: Granularity) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::prelude::ToPrimitive;
 
     #[test]
     fn a_quantity_rest_on_a_large_sum_is_rounded_never_overflows() {
@@ -1026,5 +1069,74 @@ mod tests {
             .checked_add(Decimal::from_i128_with_scale(300_000_000_000_000_000, 27))
             .unwrap();
         assert_eq!(small.normalize().to_string(), "0.0000000503");
+    }
+}
+
+#[cfg(test)]
+mod sum_tests {
+    use super::*;
+
+    fn sum_of(values: &[&str]) -> (Decimal, bool) {
+        let s = Series::new(
+            "v".into(),
+            values.iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+        );
+        let df = DataFrame::new(values.len(), vec![s.into()]).unwrap();
+        let out = df
+            .clone()
+            .lazy()
+            .select(exact_sum(col("v").cast(MONEY_DTYPE), MONEY_DTYPE, "s"))
+            .collect()
+            .unwrap();
+        let (f, scale) = scaled(&out, "s").unwrap();
+        let (w, _) = scaled(&out, &format!("s{WHOLE_SUFFIX}")).unwrap();
+        join_sum(w[0], f[0], scale).unwrap()
+    }
+
+    #[test]
+    fn sums_do_not_wrap_and_stay_exact() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(
+            sum_of(&["99999999999999.5", "99999999999999.5"]),
+            (d("199999999999999"), false)
+        );
+        assert_eq!(
+            sum_of(&["-0.25", "1.5", "-99999999999999.75"]),
+            (d("-99999999999998.5"), false)
+        );
+        // 20 rows of 9·10^13: 1.8·10^15, beyond one value's 14 integer digits.
+        assert_eq!(
+            sum_of(&["90000000000000.01"; 20]),
+            (d("1800000000000000.2"), false)
+        );
+        // 32 significant digits: rounded half to even to what a Decimal holds.
+        assert_eq!(
+            sum_of(&["12345678901234.123456789012345678"]),
+            (d("12345678901234.123456789012346"), true)
+        );
+    }
+
+    #[test]
+    fn join_sum_rounds_once_half_to_even() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        // 1e20 + 0.5 (scale 24): 22 digits, exact.
+        assert_eq!(
+            join_sum(100_000_000_000_000_000_000, 5 * 10i128.pow(23), 24),
+            Some((d("100000000000000000000.5"), false))
+        );
+        // whole 10^28 + 0.25: 29 integer digits + 2 decimals do not fit; rounded to 10^28.
+        let w = 10i128.pow(28);
+        assert_eq!(
+            join_sum(w, 25 * 10i128.pow(22), 24),
+            Some((d("10000000000000000000000000000"), true))
+        );
+        // Beyond 96 bits even without decimals: overflow.
+        assert_eq!(join_sum(10i128.pow(30), 0, 24), None);
+        // A fraction sum of whole units carries into the whole part.
+        assert_eq!(join_sum(1, 3 * 10i128.pow(24), 24), Some((d("4"), false)));
+        assert_eq!(drop_digits(25, 1), (2, true));
+        assert_eq!(drop_digits(35, 1), (4, true));
+        assert_eq!(drop_digits(-35, 1), (-4, true));
+        assert_eq!(drop_digits(251, 2), (3, true));
     }
 }

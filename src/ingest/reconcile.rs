@@ -95,17 +95,28 @@ impl Loaded {
             let mut sums: BTreeMap<(Reason, &str), Totals> = BTreeMap::new();
             for g in groups.iter() {
                 let cur = g.currency.as_deref().unwrap_or("(none)");
-                sums.entry((g.reason, cur)).or_default().add(&g.totals);
+                sums.entry((g.reason, cur))
+                    .or_default()
+                    .add(&g.totals)
+                    .map_err(|c| self.overflow(Some(g.file as usize), c))?;
             }
             for ((reason, cur), t) in sums {
-                source.entry(cur.to_string()).or_default().add(&t);
+                source
+                    .entry(cur.to_string())
+                    .or_default()
+                    .add(&t)
+                    .map_err(|c| self.overflow(None, c))?;
                 by_reason.insert((reason, cur.to_string()), t);
             }
         }
         // The check: groups re-added must equal the per-currency source totals.
         let mut check: BTreeMap<String, Totals> = BTreeMap::new();
         for ((_, cur), t) in &by_reason {
-            check.entry(cur.clone()).or_default().add(t);
+            check
+                .entry(cur.clone())
+                .or_default()
+                .add(t)
+                .map_err(|c| self.overflow(None, c))?;
         }
         if check != source {
             return Err(IngestError::Reconciliation(
@@ -148,6 +159,40 @@ impl Loaded {
             }
         }
         findings.extend(self.input_findings.iter().cloned());
+        for p in &self.parts {
+            findings.extend(p.findings.iter().cloned());
+        }
+        // Sums beyond rust_decimal's 28 significant digits, by file and column.
+        let mut dropped: BTreeMap<(u32, &str), u64> = BTreeMap::new();
+        for g in groups.iter() {
+            for c in &g.digits_dropped {
+                *dropped.entry((g.file, c)).or_default() += 1;
+            }
+        }
+        if !dropped.is_empty() {
+            let count: u64 = dropped.values().sum();
+            let places: Vec<String> = dropped
+                .keys()
+                .take(5)
+                .map(|(f, c)| {
+                    format!(
+                        "{} `{}`",
+                        self.files[*f as usize].path.display(),
+                        self.source_column(*f as usize, c)
+                    )
+                })
+                .collect();
+            findings.push(Finding {
+                code: "digits_dropped".into(),
+                severity: Severity::Warning,
+                count,
+                message: format!(
+                    "{count} exact sums have more than 28 significant digits (the precision of the decimals capplan computes with) and were rounded half-even to 28: {}{}",
+                    places.join(", "),
+                    if dropped.len() > 5 { ", …" } else { "" }
+                ),
+            });
+        }
         let sum = |f: fn(&Group) -> u64| groups.iter().map(f).sum::<u64>();
         let repaired_amount: Decimal = groups.iter().map(|g| g.repaired_amount).sum();
         let counted = [
@@ -165,6 +210,12 @@ impl Loaded {
                 Severity::Warning,
                 sum(|g| g.excess_decimals),
                 format!("cost values have more than {MONEY_SCALE} decimal places and were rounded half-even at the {MONEY_SCALE}th"),
+            ),
+            (
+                "two_digit_year",
+                Severity::Warning,
+                sum(|g| g.two_digit_years),
+                "rows have dates with a two-digit year (such as 4/1/25); read as 20YY (4/1/25 is 2025-04-01)".to_string(),
             ),
             (
                 "unlabelled_refunds",
@@ -277,6 +328,20 @@ impl Loaded {
             }
         }
         Ok(out)
+    }
+
+    /// A sum that overflowed: in one file (`Some`) or across the inputs.
+    fn overflow(&self, file: Option<usize>, canonical: &str) -> IngestError {
+        match file {
+            Some(i) => IngestError::SumOverflow {
+                place: self.files[i].path.display().to_string(),
+                column: self.source_column(i, canonical),
+            },
+            None => IngestError::SumOverflow {
+                place: format!("the inputs ({} files)", self.files.len()),
+                column: canonical.to_string(),
+            },
+        }
     }
 
     /// Findings that only need the headers and samples.

@@ -24,6 +24,10 @@ use crate::diagnostic::{TomlErrorKind, TomlSource, did_you_mean};
 use crate::ingest::Format;
 use crate::series::Granularity;
 
+/// The most sample-path values (paths × horizon hours) a plan file may ask for per pool:
+/// 100 million f64 (800 MB), far above the defaults (3 years × 200 paths = 5.3 million).
+const MAX_PATH_VALUES: u64 = 100_000_000;
+
 /// Parses and validates a plan file (see [`ScenarioFile::from_toml_str`]).
 pub(super) fn parse(text: &str, source_name: &str) -> Result<ScenarioFile, ScenarioError> {
     let src = TomlSource::new(source_name, text, REFERENCE);
@@ -150,7 +154,28 @@ impl Ctx<'_> {
             )? as u32,
         };
         let series = self.series(raw.series)?;
+        let paths_span = raw
+            .forecast
+            .as_ref()
+            .and_then(|f| f.get_ref().paths.as_ref().map(|p| p.span()));
         let forecast = self.forecast(raw.forecast)?;
+        // What the horizon costs: one value per hour and sample path, per pool.
+        let values = (horizon.seconds / 3600) as u64 * forecast.paths as u64;
+        if values > MAX_PATH_VALUES {
+            let span = paths_span
+                .or_else(|| raw.horizon.as_ref().map(|h| h.span()))
+                .unwrap_or(0..0);
+            return Err(self.err(
+                span,
+                "forecast.paths",
+                format!(
+                    "{} sample paths over a horizon of {horizon} are {values} hourly values per pool",
+                    forecast.paths
+                ),
+                format!("at most {MAX_PATH_VALUES} values (paths × horizon hours)"),
+                "use fewer paths (the default is enough for quantiles) or a shorter horizon",
+            ));
+        }
         let budget = self.budget(raw.budget)?;
         let limits = raw
             .limit

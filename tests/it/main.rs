@@ -32,3 +32,4 @@ mod report;
 mod safety;
 mod shared_data;
 mod shared_series;
+mod time;
