@@ -151,7 +151,7 @@ pub(crate) fn resolve(inputs: &[String], forced: Option<Format>) -> Result<Resol
         "links_not_followed",
         Severity::Info,
         &walk.not_followed,
-        "folder link(s) not followed because they lead to a folder already read (a symlink loop or a second link)",
+        "folder(s) not read again because they lead to a folder already read (a symlink loop, a second link or the same folder given twice)",
     );
     note(
         "read_once",
