@@ -408,3 +408,33 @@ fn lookback_alone_asks_one_balanced_plan_and_keeps_it() {
     .unwrap();
     assert!(d.purchases.is_empty());
 }
+
+#[test]
+fn a_listed_purchase_of_an_unknown_pool_or_offer_is_refused_up_front() {
+    let c = card();
+    assert_eq!(check_listed(&c, &[listed("ec2", "ec2-1y", 0, 1.0)]), Ok(()));
+    match check_listed(
+        &c,
+        &[
+            listed("ec2", "ec2-1y", 0, 1.0),
+            listed("ecc2", "ec2-1y", 3, 1.0),
+        ],
+    ) {
+        Err(StrategyError::UnknownPool {
+            pool,
+            suggestion,
+            known,
+            line,
+        }) => {
+            assert_eq!(pool, "ecc2");
+            assert_eq!(suggestion.as_deref(), Some("ec2"));
+            assert_eq!(known, ["ec2", "sp"]);
+            assert_eq!(line, 43);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        check_listed(&c, &[listed("sp", "ec2-1y", 0, 1.0)]),
+        Err(StrategyError::NotAnOffer { .. })
+    ));
+}

@@ -904,6 +904,34 @@ recurring_hourly = "1.2"
     }
 
     #[test]
+    fn a_series_two_pools_cover_is_an_error_naming_both() {
+        let c = card();
+        let key = |pairs: &[(&str, &str)]| {
+            SeriesKey(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        let lambda = key(&[("service", "AWS Lambda"), ("region", "eu-west-1")]);
+        assert_eq!(c.check_disjoint([(&lambda, "x")]), Ok(()));
+        let ec2 = key(&[
+            ("family", "m6i"),
+            ("region", "us-east-1"),
+            ("service", "Amazon Elastic Compute Cloud"),
+        ]);
+        let e = c
+            .check_disjoint([(&lambda, "x"), (&ec2, "Hours")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"ec2-m6i-use1\"") && e.contains("\"sp\"") && e.contains("family=m6i"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn matching_requires_all_dimensions() {
         let c = card();
         let ec2 = [

@@ -199,9 +199,10 @@ impl Destination {
         } else {
             Err(werr(&self.dir, "not swappable"))
         };
-        match staged {
-            Ok(stage) => self.swap(&stage)?,
-            Err(_) => self.install_in_place(files, &index)?,
+        // A directory that cannot be renamed after all (a mount point, say) gets the
+        // fallback too: the swap leaves it as it was when it fails.
+        if staged.and_then(|stage| self.swap(&stage)).is_err() {
+            self.install_in_place(files, &index)?;
         }
         self.release();
         let mut out: Vec<PathBuf> = files.iter().map(|(n, _)| self.shown.join(n)).collect();
@@ -222,7 +223,10 @@ impl Destination {
             for e in fs::read_dir(&self.dir).map_err(|e| werr(&self.dir, e))? {
                 let e = e.map_err(|e| werr(&self.dir, e))?;
                 let n = e.file_name();
-                if n == LOCK || files.iter().any(|(f, _)| n.to_str() == Some(f)) {
+                let skip = n
+                    .to_str()
+                    .is_some_and(|s| s.starts_with(LOCK) || files.iter().any(|(f, _)| f == s));
+                if skip {
                     continue;
                 }
                 link_or_copy(&e.path(), &stage.join(&n))?;
@@ -258,7 +262,10 @@ impl Destination {
     /// runs wrote into the destination meanwhile are moved over first).
     fn swap(&self, stage: &Path) -> Result<(), ReportError> {
         let old = self.sibling("old").expect("swappable");
-        fs::rename(&self.dir, &old).map_err(|e| werr(&self.dir, e))?;
+        if let Err(e) = fs::rename(&self.dir, &old) {
+            let _ = fs::remove_dir_all(stage);
+            return Err(werr(&self.dir, e));
+        }
         if let Err(e) = fs::rename(stage, &self.dir) {
             let _ = fs::rename(&old, &self.dir);
             let _ = fs::remove_dir_all(stage);
@@ -273,8 +280,8 @@ impl Destination {
                 let _ = fs::rename(e.path(), self.dir.join(&n));
             }
         }
-        // The lock file went with the old copy; removing the copy releases nothing another
-        // run could take in between (it would lock the new directory's own lock file).
+        // The lock file went with the old copy: from here another run may take the new
+        // directory's lock; it finds nothing of ours but this copy, which it may remove too.
         let _ = fs::remove_dir_all(&old);
         Ok(())
     }

@@ -41,7 +41,7 @@ pub enum ReportError {
     /// Another run is writing a report into the same directory.
     #[error(
         "another capplan run is writing a report into {dir} ({holder}); wait for it to finish \
-         or choose another --out directory"
+         or choose another output directory"
     )]
     Busy {
         /// The directory.
