@@ -19,6 +19,7 @@ mod common;
 mod demo;
 mod demo_report;
 mod evaluate_agree;
+mod external_data;
 mod focus_spec_commitments;
 mod forecast;
 mod ingest_props;
