@@ -253,14 +253,7 @@ impl Loaded {
             .limit(1)
             .collect()
             .map_err(|e| self.engine_error(e))?;
-        let file = first_u32(&df, FILE_COL)? as usize;
-        let row = first_u64(&df, ROW_COL)?;
-        let code = df
-            .column(BAD_CODE_COL)?
-            .str()?
-            .get(0)
-            .unwrap_or("")
-            .to_string();
+        let (file, row, code) = first_bad_row(&df)?;
         Err(self.bad_value_error(file, row, &code))
     }
 
@@ -280,14 +273,7 @@ impl Loaded {
         if df.height() == 0 {
             return Ok(Vec::new());
         }
-        let file = first_u32(&df, FILE_COL)? as usize;
-        let row = first_u64(&df, ROW_COL)?;
-        let code = df
-            .column(BAD_CODE_COL)?
-            .str()?
-            .get(0)
-            .unwrap_or("")
-            .to_string();
+        let (file, row, code) = first_bad_row(&df)?;
         let (_, _, last_year) = plausible_micros();
         let first = match self.bad_value_error(file, row, &code) {
             IngestError::BadValue(b) => format!(
@@ -804,4 +790,18 @@ pub(super) fn first_non_utf8_line(path: &std::path::Path) -> Option<usize> {
             return Some(n);
         }
     }
+}
+
+/// The file, row and check code of the first row of a frame of `FILE_COL, ROW_COL,
+/// BAD_CODE_COL` (sorted by file and row).
+fn first_bad_row(df: &DataFrame) -> Result<(usize, u64, String), IngestError> {
+    let file = first_u32(df, FILE_COL)? as usize;
+    let row = first_u64(df, ROW_COL)?;
+    let code = df
+        .column(BAD_CODE_COL)?
+        .str()?
+        .get(0)
+        .unwrap_or("")
+        .to_string();
+    Ok((file, row, code))
 }
