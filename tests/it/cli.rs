@@ -134,9 +134,17 @@ fn ingest_by_unit_writes_one_unit_column() {
     }
     let text = std::fs::read_to_string(dir.path().join("by_unit.csv")).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
-    assert_eq!(header.iter().filter(|c| **c == "unit").count(), 1, "{header:?}");
+    assert_eq!(
+        header.iter().filter(|c| **c == "unit").count(),
+        1,
+        "{header:?}"
+    );
     assert_eq!(header[..2], ["service", "unit"]);
-    assert!(text.lines().skip(1).all(|l| l.split(',').nth(1) != Some("")));
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) != Some(""))
+    );
 }
 
 #[test]
