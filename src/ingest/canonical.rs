@@ -371,6 +371,23 @@ impl Loaded {
                     integer_digits(&value)
                 ),
             ),
+            (Kind::Money | Kind::Quantity, _)
+                if super::separator::looks_like_decimal_comma(&value) =>
+            {
+                (
+                    "a number with `.` as decimal point".to_string(),
+                    format!(
+                        "; the value looks like a number written with a decimal comma (`{}` for {}) or a thousands separator, as spreadsheets in many European locales save CSV{}; capplan does not guess which: save the file again with `.` as decimal separator and no thousands separator (LibreOffice: Save As > Text CSV, with the column type set to English (USA); Excel: File > Options > Advanced > untick \"Use system separators\", set the decimal separator to `.`) and rerun{lenient}",
+                        value.trim(),
+                        super::separator::decimal_comma_reading(&value),
+                        if f.separator == b';' {
+                            " with `;` between fields"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            }
             (Kind::Money, _) => ("a decimal number".to_string(), lenient.to_string()),
             (Kind::Quantity, _) => ("a number".to_string(), lenient.to_string()),
             (Kind::Text, _) => ("text".to_string(), lenient.to_string()),

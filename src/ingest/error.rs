@@ -106,13 +106,16 @@ pub enum IngestError {
         line: usize,
     },
 
-    #[error("{}: could not detect the format from the header (columns: {found}); known formats are FOCUS, AWS CUR (legacy and 2.0), Azure cost details, OCI cost reports; for a plain usage table pass `--input-format tidy` with `--time-col` and `--quantity-col`", path.display())]
+    #[error("{}: could not detect the format from the header (columns: {found}){layout}; known formats are FOCUS, AWS CUR (legacy and 2.0), Azure cost details, OCI cost reports; for a plain usage table pass `--input-format tidy` with `--time-col` and `--quantity-col`", path.display())]
     /// The header matches none of the known billing-export formats.
     UnknownFormat {
         /// The file whose header was read.
         path: PathBuf,
         /// The header's column names, listed for the message.
         found: String,
+        /// How the header was split into columns, when that is worth saying (a separator
+        /// other than comma, or one the header seems to use), else empty.
+        layout: String,
     },
 
     /// A column the detected format requires is absent.

@@ -21,6 +21,7 @@ pub(crate) mod formats;
 mod inspect;
 mod pipeline;
 mod reconcile;
+mod separator;
 pub(crate) mod source;
 mod spans;
 

@@ -572,7 +572,7 @@ impl Loaded {
             if matches!(
                 f.kind,
                 source::FileKind::Csv | source::FileKind::CsvGz | source::FileKind::CsvZip
-            ) && let Some(diagnosis) = source::diagnose_csv(f.read_path(), f.kind)
+            ) && let Some(diagnosis) = source::diagnose_csv(f.read_path(), f.kind, f.separator)
             {
                 return IngestError::Csv {
                     path: f.path.clone(),

@@ -347,14 +347,25 @@ impl Loaded {
     /// Findings that only need the headers and samples.
     fn text_findings(&self, findings: &mut Vec<Finding>) {
         for f in &self.files {
-            if f.null_markers_seen {
+            if !f.null_markers_seen.is_empty() {
+                let mut shown: Vec<&str> = Vec::new();
+                for m in &f.null_markers_seen {
+                    let m = match *m {
+                        source::HIVE_NULL => "`\\N` (Hive's null marker)",
+                        _ => "`NULL`",
+                    };
+                    if !shown.contains(&m) {
+                        shown.push(m);
+                    }
+                }
                 findings.push(Finding {
                     code: "null_strings".into(),
                     severity: Severity::Info,
                     count: 0,
                     message: format!(
-                        "{}: literal `NULL` text is read as a missing value",
-                        f.path.display()
+                        "{}: literal {} text is read as a missing value",
+                        f.path.display(),
+                        shown.join(" and ")
                     ),
                 });
             }

@@ -18,6 +18,7 @@ use polars::prelude::*;
 
 use super::error::IngestError;
 use super::formats::Format;
+use super::separator;
 use super::{Finding, Severity};
 
 /// How a file is stored.
@@ -46,8 +47,12 @@ pub(crate) struct SourceFile {
     /// The first rows, as read with the full schema, for sampling value formats.
     pub(crate) sample: DataFrame,
     pub(crate) format: Format,
-    /// Whether literal `NULL` text was seen in the first rows (read as missing).
-    pub(crate) null_markers_seen: bool,
+    /// The null markers (`NULL`, `\N`) seen as whole fields in the first rows (read as
+    /// missing).
+    pub(crate) null_markers_seen: Vec<&'static str>,
+    /// The field separator of a text file (detected from its first lines, see
+    /// [`separator::detect`]); `,` for Parquet.
+    pub(crate) separator: u8,
     /// For a zip archive: the CSV extracted from it (deleted when the last clone is dropped).
     pub(crate) extracted: Option<Arc<tempfile::TempPath>>,
 }
@@ -82,6 +87,27 @@ impl SourceFile {
 
 /// Values that mean "no value" in billing exports.
 pub(crate) const NULL_MARKERS: [&str; 2] = ["NULL", "null"];
+
+/// Hive's null marker, read as missing in `\x01`-separated (Hive text) files.
+pub(crate) const HIVE_NULL: &str = "\\N";
+
+/// The null markers of a file with this separator.
+pub(crate) fn null_markers(separator: u8) -> Vec<&'static str> {
+    let mut all = NULL_MARKERS.to_vec();
+    if separator == separator::HIVE {
+        all.push(HIVE_NULL);
+    }
+    all
+}
+
+fn null_values(separator: u8) -> Option<NullValues> {
+    Some(NullValues::AllColumns(
+        null_markers(separator)
+            .into_iter()
+            .map(PlSmallStr::from)
+            .collect(),
+    ))
+}
 
 const SAMPLE_ROWS: usize = 200;
 
@@ -159,6 +185,23 @@ pub(crate) fn resolve(inputs: &[String], forced: Option<Format>) -> Result<Resol
         &twice,
         "input path(s) lead to a file already read (through a link or given twice) and were read once",
     );
+    // One finding per separator other than comma, naming its files.
+    for sep in separator::CANDIDATES.into_iter().filter(|s| *s != b',') {
+        let list: Vec<PathBuf> = files
+            .iter()
+            .filter(|f| f.separator == sep && f.kind != FileKind::Parquet)
+            .map(|f| f.path.clone())
+            .collect();
+        note(
+            "separator",
+            Severity::Info,
+            &list,
+            &format!(
+                "file(s) read with {} as field separator (detected from the header and first lines)",
+                separator::name(sep)
+            ),
+        );
+    }
     Ok(Resolved { files, findings })
 }
 
@@ -451,13 +494,26 @@ fn open(
         _ => None,
     };
     let read_path: &Path = extracted.as_deref().map_or(path, |t| t);
-    let (schema, sample, null_markers_seen) = match kind {
+    let head = match kind {
         FileKind::Parquet => {
-            let (s, d) = parquet_head(path)?;
-            (s, d, false)
+            let (schema, sample) = parquet_head(path)?;
+            Head {
+                schema,
+                sample,
+                null_markers_seen: Vec::new(),
+                separator: b',',
+                header: Vec::new(),
+            }
         }
         FileKind::Csv | FileKind::CsvGz | FileKind::CsvZip => csv_head(path, kind, read_path)?,
     };
+    let Head {
+        schema,
+        sample,
+        null_markers_seen,
+        separator,
+        header,
+    } = head;
     let columns: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     let detected = forced.or_else(|| Format::detect(&columns));
     if sample.height() == 0 {
@@ -471,6 +527,7 @@ fn open(
     let format = detected.ok_or_else(|| IngestError::UnknownFormat {
         path: path.into(),
         found: list_columns(&columns),
+        layout: header_layout(&header, separator, columns.len()),
     })?;
     Ok(Opened::Data(Box::new(SourceFile {
         path: path.into(),
@@ -480,8 +537,28 @@ fn open(
         sample,
         format,
         null_markers_seen,
+        separator,
         extracted,
     })))
+}
+
+/// What the header of a file with an unknown format looks like, for the error: the separator
+/// it was split at when that is not comma, or the separator it seems to use when commas leave
+/// it in one field.
+fn header_layout(header: &[u8], sep: u8, fields: usize) -> String {
+    if sep != b',' {
+        return format!(
+            " (read with {} as field separator: the header and the first lines split into {fields} fields at it)",
+            separator::name(sep)
+        );
+    }
+    match separator::seems_to_use(header, sep) {
+        Some((other, n)) => format!(
+            "; the header has 1 field at commas; the file seems to use {} as separator (the header splits into {n} fields at it), but its data lines do not split into {n} fields each",
+            separator::name(other)
+        ),
+        None => String::new(),
+    }
 }
 
 /// Column names for messages: all of them when few, else the first 12 and a count.
@@ -801,14 +878,21 @@ pub(crate) fn catch_quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
-/// Reads the first lines itself (to give precise encoding, gzip and empty-file errors), then
-/// lets polars parse a sample with every column as String. `path` is the file as named,
-/// `read_path` the file read (the extracted CSV of a zip archive).
-fn csv_head(
-    path: &Path,
-    kind: FileKind,
-    read_path: &Path,
-) -> Result<(Schema, DataFrame, bool), IngestError> {
+/// What reading the start of a file found.
+struct Head {
+    schema: Schema,
+    sample: DataFrame,
+    null_markers_seen: Vec<&'static str>,
+    separator: u8,
+    /// The header line of a text file (for messages about its layout).
+    header: Vec<u8>,
+}
+
+/// Reads the first lines itself (to give precise encoding, gzip and empty-file errors),
+/// detects the field separator from them, then lets polars parse a sample with every column
+/// as String. `path` is the file as named, `read_path` the file read (the extracted CSV of a
+/// zip archive).
+fn csv_head(path: &Path, kind: FileKind, read_path: &Path) -> Result<Head, IngestError> {
     let file = File::open(read_path).map_err(|e| IngestError::Io {
         path: path.into(),
         source: e,
@@ -863,41 +947,51 @@ fn csv_head(
     if bom_free.iter().all(u8::is_ascii_whitespace) {
         return Err(IngestError::EmptyFile { path: path.into() });
     }
+    let sep = separator::detect(bom_free);
     let cerr = |e: PolarsError| IngestError::Csv {
         path: path.into(),
-        message: diagnose_csv(read_path, kind).unwrap_or_else(|| clean_polars_message(&e)),
+        message: diagnose_csv(read_path, kind, sep).unwrap_or_else(|| clean_polars_message(&e)),
     };
+    let header_line = bom_free
+        .split_inclusive(|b| *b == b'\n')
+        .find(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .unwrap_or(bom_free);
     // A header alone: only its names are parsed (the caller decides what an empty file means).
-    let text_to_parse: &[u8] = if non_empty < 2 {
-        bom_free
-            .split_inclusive(|b| *b == b'\n')
-            .find(|line| !line.iter().all(u8::is_ascii_whitespace))
-            .unwrap_or(bom_free)
-    } else {
-        bom_free
-    };
+    let text_to_parse: &[u8] = if non_empty < 2 { header_line } else { bom_free };
     let cursor = std::io::Cursor::new(text_to_parse.to_vec());
     let sample = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(0))
         .with_parse_options(
             CsvParseOptions::default()
-                .with_null_values(Some(NullValues::AllColumns(
-                    NULL_MARKERS.iter().map(|s| PlSmallStr::from(*s)).collect(),
-                )))
+                .with_separator(sep)
+                .with_quote_char(separator::quote_char(sep))
+                .with_null_values(null_values(sep))
                 .with_truncate_ragged_lines(false),
         )
         .into_reader_with_file_handle(cursor)
         .finish()
         .map_err(cerr)?;
     let schema = sample.schema().as_ref().clone();
-    let text = String::from_utf8_lossy(bom_free);
-    let null_seen = NULL_MARKERS.iter().any(|m| {
-        text.contains(&format!(",{m},"))
-            || text.contains(&format!(",{m}\n"))
-            || text.contains(&format!("\n{m},"))
-    });
-    Ok((schema, sample, null_seen))
+    // Markers seen as whole (unquoted) fields of the data lines read as the sample.
+    let markers = null_markers(sep);
+    let mut null_seen: Vec<&'static str> = Vec::new();
+    for record in separator::records(bom_free, sep, usize::MAX).iter().skip(1) {
+        for field in record {
+            if let Some(&m) = markers.iter().find(|m| m.as_bytes() == *field)
+                && !null_seen.contains(&m)
+            {
+                null_seen.push(m);
+            }
+        }
+    }
+    Ok(Head {
+        schema,
+        sample,
+        null_markers_seen: null_seen,
+        separator: sep,
+        header: header_line.to_vec(),
+    })
 }
 
 /// Polars messages carry hints meant for Python users; keep the first paragraph.
@@ -937,10 +1031,10 @@ pub(crate) fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
                 .collect();
             LazyCsvReader::new(pl_path)
                 .with_has_header(true)
+                .with_separator(file.separator)
+                .with_quote_char(separator::quote_char(file.separator))
                 .with_schema(Some(Arc::new(schema)))
-                .with_null_values(Some(NullValues::AllColumns(
-                    NULL_MARKERS.iter().map(|s| PlSmallStr::from(*s)).collect(),
-                )))
+                .with_null_values(null_values(file.separator))
                 .with_row_index(row_index)
                 .finish()
                 .map_err(|e| IngestError::Csv {
@@ -954,10 +1048,12 @@ pub(crate) fn scan(file: &SourceFile) -> Result<LazyFrame, IngestError> {
 /// Name of the 1-based row index column added to every scan.
 pub(crate) const ROW_COL: &str = "__row";
 
-/// Explains a CSV the reader rejected: the first record whose field count differs from the
-/// header's, or a quoted field left open at the end of the file. Reads the file itself
-/// (quote-aware), so it only runs on the error path.
-pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
+/// Explains a delimited text file the reader rejected: the first record whose field count
+/// differs from the header's, or a quoted field left open at the end of the file. Reads the
+/// file itself (quote-aware), so it only runs on the error path. When `sep` leaves the header
+/// in one field and another separator splits it into records of unequal length, the message
+/// says so and names the first such record.
+pub(crate) fn diagnose_csv(path: &Path, kind: FileKind, sep: u8) -> Option<String> {
     let file = File::open(path).ok()?;
     let reader: Box<dyn Read> = match kind {
         FileKind::CsvGz => Box::new(flate2::read::GzDecoder::new(file)),
@@ -966,6 +1062,25 @@ pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
     let mut bytes = Vec::new();
     BufReader::new(reader).read_to_end(&mut bytes).ok()?;
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    if let Some((other, n)) = separator::seems_to_use(bytes, sep)
+        && let Some(there) = diagnose_text(bytes, other)
+    {
+        return Some(format!(
+            "the header has 1 field at {}; the file seems to use {} as separator (the header splits into {n} fields at it): {there}",
+            separator::name(sep),
+            separator::name(other)
+        ));
+    }
+    diagnose_text(bytes, sep)
+}
+
+/// [`diagnose_csv`] on the file's text at one separator.
+fn diagnose_text(bytes: &[u8], sep: u8) -> Option<String> {
+    let quote = separator::quote_char(sep);
+    let shown = match sep {
+        b',' => "comma".to_string(),
+        _ => separator::name(sep).to_string(),
+    };
     let mut in_quotes = false;
     let mut fields = 1usize;
     let mut line = 1usize;
@@ -977,7 +1092,7 @@ pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
     while i < bytes.len() {
         let b = bytes[i];
         match b {
-            b'"' => {
+            _ if Some(b) == quote => {
                 if in_quotes && bytes.get(i + 1) == Some(&b'"') {
                     i += 1;
                 } else {
@@ -987,7 +1102,7 @@ pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
                     }
                 }
             }
-            b',' if !in_quotes => fields += 1,
+            _ if b == sep && !in_quotes => fields += 1,
             b'\n' => {
                 line += 1;
                 if !in_quotes {
@@ -997,7 +1112,7 @@ pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
                             None => header_fields = Some(fields),
                             Some(h) if h != fields => {
                                 return Some(format!(
-                                    "row {record} (line {record_line}) has {fields} fields but the header has {h}; check for an unquoted comma or a missing value"
+                                    "row {record} (line {record_line}) has {fields} fields but the header has {h}; check for an unquoted {shown} or a missing value"
                                 ));
                             }
                             Some(_) => {}
@@ -1022,7 +1137,7 @@ pub(crate) fn diagnose_csv(path: &Path, kind: FileKind) -> Option<String> {
         && bytes.last().is_some_and(|b| *b != b'\n')
     {
         return Some(format!(
-            "row {record} (line {record_line}) has {fields} fields but the header has {h}; check for an unquoted comma or a missing value"
+            "row {record} (line {record_line}) has {fields} fields but the header has {h}; check for an unquoted {shown} or a missing value"
         ));
     }
     None
@@ -1103,7 +1218,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.csv");
         std::fs::write(&p, text).unwrap();
-        diagnose_csv(&p, FileKind::Csv)
+        diagnose_csv(&p, FileKind::Csv, b',')
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod plan_verify;
 mod pricing_demo;
 mod report;
 mod safety;
+mod separators;
 mod shared_data;
 mod shared_series;
 mod time;
