@@ -26,6 +26,7 @@ mod ingest_props;
 mod ingest_rows;
 mod inputs;
 mod ladder;
+mod many_files;
 mod plan_cli;
 mod plan_verify;
 mod pricing_demo;
