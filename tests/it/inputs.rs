@@ -10,25 +10,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
-
-fn capplan() -> Command {
-    Command::cargo_bin("capplan").unwrap()
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    capplan()
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{run_in as run, stderr_of as stderr};
 
 /// A failed run: exit 2, one `error:` line naming `file`, and no panic text.
 fn bad_input(o: &Output, file: &str) -> String {

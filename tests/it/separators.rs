@@ -11,25 +11,10 @@ use std::path::Path;
 use std::process::Output;
 use std::str::FromStr;
 
-use assert_cmd::Command;
+use crate::common::{run_in as run, stderr_of as stderr};
 use rust_decimal::Decimal;
 
 const HIVE: char = '\x01';
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::cargo_bin("capplan")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn inspect_json(dir: &Path, file: &str) -> serde_json::Value {
     let o = run(dir, &["inspect", "--format", "json", file]);

@@ -27,3 +27,20 @@ pub fn shared_file(dir: &Path, rel: &str) -> PathBuf {
     );
     p
 }
+
+/// Runs the `capplan` binary in `dir` with `args`, without backtraces or colours.
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("capplan")
+        .unwrap()
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// A run's standard error as text.
+pub fn stderr_of(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
