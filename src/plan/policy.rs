@@ -282,6 +282,31 @@ fn default_dates(series: &[UsageSeries], hours: usize) -> Vec<NaiveDate> {
     v
 }
 
+/// What capplan decides at `date` from the `history` before it: the portfolio its purchases
+/// are realised from.
+fn decide(
+    card: &RateCard,
+    inventory: &Inventory,
+    history: &[UsageSeries],
+    date: NaiveDate,
+    settings: &PolicySettings,
+    progress: &dyn Progress,
+) -> Result<Portfolio, PolicyError> {
+    let forecasts = forecast_all(
+        history,
+        &ForecastSettings::new(settings.hours),
+        progress,
+        &format!("forecasting as of {date}"),
+    )?;
+    Ok(plan_portfolio(
+        card,
+        inventory,
+        &forecasts,
+        history,
+        &settings.portfolio,
+    )?)
+}
+
 /// The policy backtest: at each decision date, forecast the hourly `series` from the history
 /// before the date (one progress stage per date), plan the portfolio with
 /// `settings.portfolio`, and apply its purchases (and the baselines', and the hindsight
@@ -317,13 +342,7 @@ pub fn backtest_policy(
         if end.is_none_or(|end| t0 + chrono::Duration::hours(hours as i64) > end) {
             return Err(PolicyError::NoActuals { date, hours });
         }
-        let forecasts = forecast_all(
-            &history,
-            &ForecastSettings::new(hours),
-            progress,
-            &format!("forecasting as of {date}"),
-        )?;
-        let portfolio = plan_portfolio(card, inventory, &forecasts, &history, &settings.portfolio)?;
+        let portfolio = decide(card, inventory, &history, date, settings, progress)?;
         let finance = FinanceParams {
             annual_cost_of_capital: settings.portfolio.cost_of_capital,
             start: Some(t0.naive_utc()),
