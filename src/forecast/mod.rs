@@ -26,6 +26,7 @@ mod engine;
 mod evaluate;
 pub mod events;
 mod holdout;
+pub mod longrun;
 mod metrics;
 mod models;
 mod paths;
@@ -43,6 +44,7 @@ pub use backtest::{
     BacktestConfig, BacktestResult, Scores, WindowResult, backtest, backtest_all, combine_backtests,
 };
 pub use batch::{SeriesError, evaluate_all, forecast_all};
+pub use longrun::{LevelEvidence, LevelModel, LongRunForecast, LongRunSettings, long_run_paths};
 pub use conformal::{
     CalibrationMode, Calibrator, ConformalConfig, EVAL_LEVELS, QuantileForecast, STANDARD_LEVELS,
 };
