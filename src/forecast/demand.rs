@@ -242,6 +242,9 @@ pub struct DemandForecast {
     /// Quantiles on the fine grid 0.01..0.99 that sample paths follow.
     #[serde(skip)]
     path_grid: ForecastArrays,
+    /// The forecast before any events were applied (`None` until [`apply_events`] runs).
+    #[serde(skip)]
+    before_events: Option<ForecastArrays>,
 }
 
 fn ser_granularity<S: serde::Serializer>(
@@ -265,6 +268,20 @@ impl DemandForecast {
             self.phi,
             &PathConfig { n_paths, seed },
         )
+    }
+
+    /// Per forecast step, the point forecast with events ÷ the one before them (1 where no event
+    /// applies or the median before is zero); empty when no events were applied.
+    pub fn event_effect(&self) -> Vec<f64> {
+        let Some(before) = &self.before_events else {
+            return Vec::new();
+        };
+        self.forecast
+            .point
+            .iter()
+            .zip(&before.point)
+            .map(|(a, b)| if *b > 0.0 { (a / b).max(0.0) } else { 1.0 })
+            .collect()
     }
 
     /// Record a capacity limit and when p50 and p90 first exceed it.
@@ -679,6 +696,7 @@ pub fn forecast_usage(series: &UsageSeries, settings: &ForecastSettings) -> Resu
         saturation: None,
         phi: f.phi,
         path_grid,
+        before_events: None,
     })
 }
 
@@ -700,6 +718,9 @@ pub fn apply_events(
     plan.apply_all(&mut main)?;
     plan.apply_all(&mut grid)?;
     for (i, ((f, m), g)) in forecasts.iter_mut().zip(main).zip(grid).enumerate() {
+        if f.before_events.is_none() {
+            f.before_events = Some(f.forecast.clone());
+        }
         f.forecast = m;
         f.path_grid = g;
         let mut names: Vec<String> = plan

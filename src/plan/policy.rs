@@ -12,8 +12,8 @@ use super::{
     Demand, FinanceParams, Levels, PlanError, PlanOptions, PoolProblem, Portfolio, Pricing, Risk,
     optimize,
 };
-use super::{PortfolioSettings, plan_portfolio};
-use crate::forecast::{ForecastSettings, SeriesError, forecast_all};
+use super::{PortfolioSettings, plan_portfolio_from_history};
+use crate::forecast::SeriesError;
 use crate::money::Money;
 use crate::pricing::{Inventory, RateCard};
 use crate::progress::Progress;
@@ -283,33 +283,29 @@ fn default_dates(series: &[UsageSeries], hours: usize) -> Vec<NaiveDate> {
 }
 
 /// What capplan decides at `date` from the `history` before it: the portfolio its purchases
-/// are realised from.
+/// are realised from (decided on the long-run level model of each pool's history; no hourly
+/// forecasts, no events: only what was known then).
 fn decide(
     card: &RateCard,
     inventory: &Inventory,
     history: &[UsageSeries],
     date: NaiveDate,
     settings: &PolicySettings,
-    progress: &dyn Progress,
+    _progress: &dyn Progress,
 ) -> Result<Portfolio, PolicyError> {
-    let forecasts = forecast_all(
-        history,
-        &ForecastSettings::new(settings.hours),
-        progress,
-        &format!("forecasting as of {date}"),
-    )?;
-    Ok(plan_portfolio(
+    Ok(plan_portfolio_from_history(
         card,
         inventory,
-        &forecasts,
         history,
+        midnight(date),
+        settings.hours,
         &settings.portfolio,
     )?)
 }
 
-/// The policy backtest: at each decision date, forecast the hourly `series` from the history
-/// before the date (one progress stage per date), plan the portfolio with
-/// `settings.portfolio`, and apply its purchases (and the baselines', and the hindsight
+/// The policy backtest: at each decision date, plan the portfolio with `settings.portfolio`
+/// from the hourly `series` before the date (the long-run level model of each pool's
+/// history, as [`plan_portfolio_from_history`]; one progress step per date), and apply its purchases (and the baselines', and the hindsight
 /// optimum's) to the actual usage of the `settings.hours` after the date.
 ///
 /// # Errors
@@ -336,6 +332,7 @@ pub fn backtest_policy(
     }
     let end = series.iter().map(|s| s.time_at(s.values.len())).max();
     let mut decisions = Vec::new();
+    progress.start("deciding at past dates", dates.len());
     for &date in &dates {
         let history = history_before(series, date)?;
         let t0 = midnight(date);
@@ -352,7 +349,9 @@ pub fn backtest_policy(
             date: date.to_string(),
             pools,
         });
+        progress.inc();
     }
+    progress.finish();
     let mut totals = PolicyTotals::default();
     for p in decisions.iter().flat_map(|d| &d.pools) {
         totals.on_demand += p.on_demand.amount();

@@ -6,11 +6,15 @@
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use super::sizing::{
+    EventEffect, SizingHistory, SizingInput, SizingNote, SizingSettings, decide_levels,
+    pool_event_effect,
+};
 use super::{
     Demand, FinanceParams, LadderPlan, LadderSettings, Levels, LookbackRecommendation, OfferChoice,
     PlanError, PlanOptions, PoolPlan, PoolProblem, Pricing, Risk, lookback_replay, optimize,
 };
-use crate::forecast::DemandForecast;
+use crate::forecast::{DemandForecast, long_run_paths};
 use crate::money::Money;
 use crate::pricing::{Inventory, PaymentChoice, Pool, RateCard};
 use crate::series::UsageSeries;
@@ -30,6 +34,8 @@ pub struct PortfolioSettings {
     pub lookback_days: Vec<usize>,
     /// Also lay out the long-term purchase as a ladder of tranches.
     pub ladder: Option<LadderSettings>,
+    /// The rules that bound the optimizer's levels by the history's evidence.
+    pub sizing: SizingSettings,
 }
 
 impl Default for PortfolioSettings {
@@ -41,6 +47,7 @@ impl Default for PortfolioSettings {
             cost_of_capital: Decimal::ZERO,
             lookback_days: vec![7, 30, 60],
             ladder: None,
+            sizing: SizingSettings::default(),
         }
     }
 }
@@ -78,6 +85,9 @@ pub struct PoolResult {
     /// The purchase as a ladder of tranches, against the lump (when asked and something is
     /// bought).
     pub ladder: Option<LadderPlan>,
+    /// How the plan was sized: the evidence, the bounds and the comparison with the lookback
+    /// rule, with the rationale in words.
+    pub sizing: SizingNote,
     /// Commitment cash flow by month of the plan (cash and amortised views).
     pub monthly_cash_flow: Vec<PeriodFlow>,
     /// The same by quarter of the plan.
@@ -230,14 +240,79 @@ pub fn plan_portfolio(
             });
             continue;
         };
-        match plan_pool(
-            card, pool, inventory, demand, series, start, history, settings,
-        )? {
+        let demand = PoolDemand {
+            forecast: Some(demand),
+            events: pool_event_effect(pool, forecasts),
+            hours,
+            series,
+        };
+        match plan_pool(card, pool, inventory, demand, start, history, settings)? {
             Ok(r) => pools.push(r),
             Err(s) => skipped.push(s),
         }
     }
     Ok(Portfolio { pools, skipped })
+}
+
+/// Plan every pool of `card` from the hourly `history` alone (series ending at `start`):
+/// decisions on the long-run level model of each pool's history, no hourly forecasts and no
+/// events. What the policy backtest decides with at each past date.
+///
+/// # Errors
+///
+/// [`PlanError`] for inconsistent inputs.
+pub fn plan_portfolio_from_history(
+    card: &RateCard,
+    inventory: &Inventory,
+    history: &[UsageSeries],
+    start: chrono::DateTime<chrono::Utc>,
+    hours: usize,
+    settings: &PortfolioSettings,
+) -> Result<Portfolio, PlanError> {
+    card.check_disjoint(history.iter().map(|s| (&s.key, s.unit.as_str())))
+        .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
+    let mut pools = Vec::new();
+    let mut skipped = Vec::new();
+    for pool in card.pools() {
+        let series: Vec<String> = series_in_pool(pool, history)
+            .map(|s| s.key.to_string())
+            .collect();
+        if series.is_empty() {
+            skipped.push(Skipped {
+                pool: pool.id().to_owned(),
+                reason: format!(
+                    "no usage series matches it (unit {})",
+                    pool.series_unit().unwrap_or("any")
+                ),
+            });
+            continue;
+        }
+        let demand = PoolDemand {
+            forecast: None,
+            events: EventEffect::none(),
+            hours,
+            series,
+        };
+        match plan_pool(card, pool, inventory, demand, start, history, settings)? {
+            Ok(r) => pools.push(r),
+            Err(s) => skipped.push(s),
+        }
+    }
+    Ok(Portfolio { pools, skipped })
+}
+
+/// The demand a pool is planned on.
+#[derive(Debug, Clone)]
+pub struct PoolDemand {
+    /// Sample paths of the hourly forecasts (events applied), when there are forecasts: the
+    /// decision falls back to them when the history is too short for the long-run model.
+    pub forecast: Option<Demand>,
+    /// How known events change the pool's demand (applied to the long-run paths).
+    pub events: EventEffect,
+    /// Hours planned.
+    pub hours: usize,
+    /// The series the pool covers (`dim=value,...`).
+    pub series: Vec<String>,
 }
 
 /// The demand paths of `pool`: the sum, in pool units, of the sample paths of the forecasts
@@ -298,25 +373,29 @@ pub fn pool_history(pool: &Pool, history: &[UsageSeries]) -> Vec<f64> {
     hist
 }
 
-/// Plans one pool on given demand paths starting at `start`: the optimal purchase, the
-/// baselines (the lookback rules replay `history`, hourly series ending at `start`) and the
-/// ladder. `Ok(Err(_))` when the pool cannot be planned (no offers).
+/// Plans one pool starting at `start`. The decision is made on the long-run level model of
+/// the pool's hourly `history` (series ending at `start`), with the known events' effect,
+/// or, when the history is shorter than the model needs, on the forecast paths; the
+/// optimizer's levels on those paths are then bounded by the sizing rules
+/// ([`super::sizing`]) and compared with the lookback rule. The plan's figures, the
+/// baselines (the lookback rules replay the history) and the ladder are evaluated on the
+/// same paths. `Ok(Err(_))` when the pool cannot be planned (no offers, or neither history
+/// nor forecast to decide on).
 ///
 /// # Errors
 ///
 /// [`PlanError`] for inconsistent inputs.
-#[allow(clippy::too_many_arguments)]
 pub fn plan_pool(
     card: &RateCard,
     pool: &Pool,
     inventory: &Inventory,
-    demand: Demand,
-    series: Vec<String>,
+    demand: PoolDemand,
     start: chrono::DateTime<chrono::Utc>,
     history: &[UsageSeries],
     settings: &PortfolioSettings,
 ) -> Result<Result<PoolResult, Skipped>, PlanError> {
     let hours = demand.hours;
+    let series = demand.series;
     let hist = pool_history(pool, history);
     let existing = inventory.coverage(pool.id(), start, hours);
     let hist_start = start - chrono::Duration::hours(hist.len() as i64);
@@ -334,6 +413,39 @@ pub fn plan_pool(
             reason: "the pool has no offers".into(),
         }));
     }
+    let long_run = long_run_paths(
+        &hist,
+        hours,
+        settings.paths,
+        settings.seed,
+        &settings.sizing.long_run,
+    );
+    let (decision, evidence, basis) = match (long_run, demand.forecast) {
+        (Some(l), _) => {
+            let mut paths = l.paths;
+            demand.events.apply(&mut paths);
+            let basis = if demand.events.is_none() {
+                "the long-run level model of the pool's history"
+            } else {
+                "the long-run level model of the pool's history, with the known events"
+            };
+            (Demand { hours, paths }, Some(l.evidence), basis)
+        }
+        (None, Some(f)) => (
+            f,
+            None,
+            "the hourly forecast (the history is too short for the long-run level model)",
+        ),
+        (None, None) => {
+            return Ok(Err(Skipped {
+                pool: pool.id().to_owned(),
+                reason: format!(
+                    "its history has fewer than {} complete weeks of demand to decide on",
+                    settings.sizing.long_run.min_weeks.max(2)
+                ),
+            }));
+        }
+    };
     let pricing = Pricing {
         currency: pool.currency(),
         on_demand_hourly: pool.on_demand_rate(),
@@ -348,14 +460,8 @@ pub fn plan_pool(
         whole_units: pool.whole_units(),
         finance: finance.clone(),
     };
-    let plan = optimize(&demand, &existing, &pricing, &opts)?;
-    let problem = PoolProblem::new(&demand, &existing, &pricing)?;
-    let mut baselines = vec![Baseline {
-        name: "all on-demand".into(),
-        expected_cost: plan.on_demand_cost,
-        expected_savings: Money::zero(pool.currency()),
-        recommendation: None,
-    }];
+    let optimal = optimize(&decision, &existing, &pricing, &opts)?;
+    let problem = PoolProblem::new(&decision, &existing, &pricing)?;
     // The rule chooses among the offers the optimizer uses (the cheapest of each term), so
     // both are judged on the same menu.
     // Terms longer than the horizon are left out of the rule's menu: their full-term cost
@@ -371,24 +477,69 @@ pub fn plan_pool(
         .cloned()
         .collect();
     let used_offers = if fitting.is_empty() { menu } else { fitting };
+    let mut recommendations = Vec::new();
     if !hist_residual.is_empty() {
-        for &days in &settings.lookback_days {
-            if let Some(rec) = lookback_replay(
+        let mut days_list = settings.lookback_days.clone();
+        if !days_list.contains(&settings.sizing.compare_lookback_days) {
+            days_list.push(settings.sizing.compare_lookback_days);
+        }
+        for days in days_list {
+            let rec = lookback_replay(
                 &hist_residual,
                 days,
                 &used_offers,
                 pricing.currency,
                 pricing.on_demand_hourly,
-            )? {
-                let levels = problem.levels_for_lookback(&rec, true)?;
-                let eval = problem.evaluate(Risk::Balanced, &levels, &finance)?;
-                baselines.push(Baseline {
-                    name: format!("lookback {days}d"),
-                    expected_cost: eval.expected_cost,
-                    expected_savings: eval.expected_savings,
-                    recommendation: Some(rec),
-                });
-            }
+            )?;
+            recommendations.push((days, rec));
+        }
+    }
+    let compare = recommendations
+        .iter()
+        .find(|(d, _)| *d == settings.sizing.compare_lookback_days)
+        .and_then(|(_, r)| r.as_ref());
+    let optimal_levels = Levels {
+        three_year: optimal.three_year,
+        one_year: optimal.one_year.clone(),
+    };
+    let (levels, sizing) = decide_levels(
+        &SizingInput {
+            problem: &problem,
+            pricing: &pricing,
+            risk: settings.risk,
+            optimal: &optimal_levels,
+            whole_units: pool.whole_units(),
+            history: SizingHistory {
+                demand: &hist,
+                existing: &existing,
+            },
+            evidence: evidence.as_ref(),
+            basis,
+            events: &demand.events,
+            lookback: compare,
+        },
+        &settings.sizing,
+    )?;
+    let plan = problem.evaluate(settings.risk, &levels, &finance)?;
+    let mut baselines = vec![Baseline {
+        name: "all on-demand".into(),
+        expected_cost: plan.on_demand_cost,
+        expected_savings: Money::zero(pool.currency()),
+        recommendation: None,
+    }];
+    for (days, rec) in recommendations {
+        if !settings.lookback_days.contains(&days) {
+            continue;
+        }
+        if let Some(rec) = rec {
+            let levels = problem.levels_for_lookback(&rec, true)?;
+            let eval = problem.evaluate(Risk::Balanced, &levels, &finance)?;
+            baselines.push(Baseline {
+                name: format!("lookback {days}d"),
+                expected_cost: eval.expected_cost,
+                expected_savings: eval.expected_savings,
+                recommendation: Some(rec),
+            });
         }
     }
     let ladder = match &settings.ladder {
@@ -417,5 +568,6 @@ pub fn plan_pool(
         plan,
         baselines,
         ladder,
+        sizing,
     }))
 }

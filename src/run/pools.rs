@@ -287,6 +287,7 @@ fn plan_one(
         return Ok(Err("the pool has no offers".into()));
     }
     let lookback_days = strategy::lookback_days(strategies);
+    let events = plan::sizing::pool_event_effect(pool, &forecasts.base);
     // The optimizer's plan of this pool on the base demand under one risk setting
     // (baselines and lookback recommendations included).
     let mut plan_with =
@@ -298,13 +299,19 @@ fn plan_one(
                 cost_of_capital: coc,
                 lookback_days: lookback_days.clone(),
                 ladder,
+                ..PortfolioSettings::default()
+            };
+            let demand = plan::PoolDemand {
+                forecast: Some(base.clone()),
+                events: events.clone(),
+                hours: horizon_hours,
+                series: series_names.clone(),
             };
             plan::plan_pool(
                 &inp.card,
                 pool,
                 &inp.inventory,
-                base.clone(),
-                series_names.clone(),
+                demand,
                 start,
                 &forecasts.history,
                 &settings,
