@@ -22,7 +22,7 @@
 //!   the projection in this history;
 //! - sample paths: the projection times a log random walk of the level (weekly steps, σ from
 //!   the downside error through the random walk's mean variance, blended with a prior of 4 % a
-//!   week by three origins), times the hour-of-week shape. Seeded: the same history, settings
+//!   week by three origins; its median is the projection), times the hour-of-week shape. Seeded: the same history, settings
 //!   and seed give the same paths.
 //!
 //! Everything the model found is returned as [`LevelEvidence`], which the sizing rules use and
@@ -322,13 +322,13 @@ pub fn long_run_paths(
     let start = hist.len() - n * WEEK;
     let mut shape = vec![0.0; WEEK];
     let mut used = 0;
-    for k in n.saturating_sub(4)..n {
-        if w[k] <= 0.0 {
+    for (k, mean) in w.iter().enumerate().skip(n.saturating_sub(4)) {
+        if *mean <= 0.0 {
             continue;
         }
         let off = start + k * WEEK;
         for (i, s) in shape.iter_mut().enumerate() {
-            *s += hist[off + i] / w[k];
+            *s += hist[off + i] / mean;
         }
         used += 1;
     }
@@ -397,10 +397,11 @@ pub fn long_run_paths(
     for _ in 0..n_paths {
         let mut walk = 0.0;
         let mut path = Vec::with_capacity(hours);
-        for (k, c) in central.iter().enumerate() {
+        for c in &central {
             walk += sigma * normal_quantile(rng.next_open01());
-            // The mean of the lognormal level stays on the central projection.
-            let lvl = c * (walk - 0.5 * sigma * sigma * (k + 1) as f64).exp();
+            // The median of the lognormal level stays on the central projection, which is a
+            // median forecast (its bias correction is the median backtest error).
+            let lvl = c * walk.exp();
             for s in &shape {
                 if path.len() == hours {
                     break;
@@ -504,7 +505,13 @@ mod tests {
     #[test]
     fn a_yearly_season_is_recognised_with_enough_history() {
         // 2.5 years of a season: high in weeks 20..30 of each year.
-        let f = fit(&hist(130, |k| if (20..30).contains(&(k % 52)) { 400.0 } else { 100.0 }));
+        let f = fit(&hist(130, |k| {
+            if (20..30).contains(&(k % 52)) {
+                400.0
+            } else {
+                100.0
+            }
+        }));
         assert_eq!(f.evidence.model, LevelModel::Yearly, "{:?}", f.evidence);
     }
 

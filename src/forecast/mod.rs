@@ -44,7 +44,6 @@ pub use backtest::{
     BacktestConfig, BacktestResult, Scores, WindowResult, backtest, backtest_all, combine_backtests,
 };
 pub use batch::{SeriesError, evaluate_all, forecast_all};
-pub use longrun::{LevelEvidence, LevelModel, LongRunForecast, LongRunSettings, long_run_paths};
 pub use conformal::{
     CalibrationMode, Calibrator, ConformalConfig, EVAL_LEVELS, QuantileForecast, STANDARD_LEVELS,
 };
@@ -61,6 +60,7 @@ pub use holdout::{
     HoldoutConfig, HoldoutReport, HoldoutRow, HoldoutWindow, holdout_evaluation,
     holdout_evaluation_among, holdout_evaluation_refs,
 };
+pub use longrun::{LevelEvidence, LevelModel, LongRunForecast, LongRunSettings, long_run_paths};
 pub use metrics::{Scale, coverage, mase, pinball, rmsse, scaled_crps, smape, winkler};
 pub use models::{
     AutoEts, Combine, ETS_SPEC, Ensemble, FitInfo, FittedModel, Interval, Model, ModelForecast,

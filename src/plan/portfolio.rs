@@ -498,6 +498,16 @@ pub fn plan_pool(
         .iter()
         .find(|(d, _)| *d == settings.sizing.compare_lookback_days)
         .and_then(|(_, r)| r.as_ref());
+    // The world in which recent demand persists: the last four weeks repeated.
+    let recent_weeks = hist.len().min(4 * 168);
+    let recent = (recent_weeks >= 168).then(|| {
+        let tail = &hist[hist.len() - recent_weeks..];
+        Demand::single((0..hours).map(|t| tail[t % recent_weeks]).collect())
+    });
+    let recent_problem = match &recent {
+        Some(d) => Some(PoolProblem::new(d, &existing, &pricing)?),
+        None => None,
+    };
     let optimal_levels = Levels {
         three_year: optimal.three_year,
         one_year: optimal.one_year.clone(),
@@ -517,6 +527,7 @@ pub fn plan_pool(
             basis,
             events: &demand.events,
             lookback: compare,
+            recent: recent_problem.as_ref(),
         },
         &settings.sizing,
     )?;

@@ -19,12 +19,18 @@
 //!    `1 / (1 + (e / trust_error)²)`, `e` the long-run model's downside error (how far the
 //!    term average fell short of its projection in the backtests): a forecast that has been
 //!    wrong by 25 % keeps half of them.
-//! 4. **The provider's rule on the same paths.** The 30-day lookback recommendation, bounded
-//!    by the same rules, is evaluated on the same paths and risk objective; it is recommended
-//!    instead when it is cheaper there.
+//! 4. **The provider's rule in two worlds.** The 30-day lookback recommendation, bounded by
+//!    the same rules, is evaluated beside the bounded optimum on the same paths (risk
+//!    objective) and on the last four weeks of demand repeated over the horizon (the world in
+//!    which recent demand simply persists). Each candidate's regret in a world is how much
+//!    more it costs there than the other; the candidate whose larger regret is smaller is
+//!    recommended (ties keep the optimum). The model's paths decide where the model is
+//!    confident enough to beat persistence; the rule wins where the model's edge on its own
+//!    paths is smaller than what it gives up if nothing changes.
 //!
 //! [`SizingNote`] records every figure and the sentence the recommendation's rationale shows.
 
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{Levels, LookbackRecommendation, PlanError, PoolProblem, Pricing, Risk};
@@ -185,7 +191,11 @@ pub struct SizingNote {
     /// Risk objective of the lookback rule − the recommendation's, on the same paths
     /// (positive: the recommendation is cheaper).
     pub lookback_gap: Option<Money>,
-    /// Whether the lookback rule's levels were recommended (cheaper on the paths).
+    /// Cost of the lookback rule − the recommendation's if the last four weeks' demand
+    /// persisted (positive: the recommendation is cheaper there too).
+    pub recent_gap: Option<Money>,
+    /// Whether the lookback rule's levels were recommended (its larger regret, on the paths
+    /// or if recent demand persists, is the smaller).
     pub adopted_lookback: bool,
     /// The rationale in words.
     pub rationale: String,
@@ -388,6 +398,9 @@ pub struct SizingInput<'a> {
     pub events: &'a EventEffect,
     /// The lookback rule's recommendation to compare with.
     pub lookback: Option<&'a LookbackRecommendation>,
+    /// The problem on the last four weeks of demand repeated over the horizon: the world in
+    /// which recent demand persists.
+    pub recent: Option<&'a PoolProblem>,
 }
 
 /// The recommended levels and why.
@@ -413,6 +426,7 @@ pub fn decide_levels(
     let objective = pb.objective(input.risk, &levels)?;
     let mut lookback_units = None;
     let mut lookback_gap = None;
+    let mut recent_gap = None;
     let mut adopted = false;
     if let Some(rec) = input.lookback {
         let l = pb.levels_for_lookback(rec, true)?;
@@ -420,7 +434,20 @@ pub fn decide_levels(
         let o = pb.objective(input.risk, &l)?;
         lookback_units = Some(first_year_units(pb, &l));
         lookback_gap = o.checked_sub(objective).ok();
-        if o.amount() < objective.amount() {
+        // Regret of each candidate in each world: on the paths, and if recent demand
+        // simply persists. The one whose larger regret is smaller is recommended.
+        let (mut ours_regret, mut rule_regret) = (
+            (objective.amount() - o.amount()).max(Decimal::ZERO),
+            (o.amount() - objective.amount()).max(Decimal::ZERO),
+        );
+        if let Some(recent) = input.recent {
+            let a = recent.objective(Risk::Balanced, &levels)?.amount();
+            let b = recent.objective(Risk::Balanced, &l)?.amount();
+            recent_gap = Some(Money::new(b - a, objective.currency()));
+            ours_regret = ours_regret.max((a - b).max(Decimal::ZERO));
+            rule_regret = rule_regret.max((b - a).max(Decimal::ZERO));
+        }
+        if rule_regret < ours_regret {
             adopted = true;
             levels = l;
         }
@@ -440,6 +467,7 @@ pub fn decide_levels(
         chosen_units,
         lookback_units,
         lookback_gap,
+        recent_gap,
         adopted_lookback: adopted,
         rationale: String::new(),
     };
@@ -494,20 +522,33 @@ pub fn rationale(n: &SizingNote, settings: &SizingSettings) -> String {
         fmt_units(n.optimizer_units),
         fmt_units(n.chosen_units)
     ));
-    match (n.lookback_units, &n.lookback_gap) {
-        (Some(u), Some(g)) if n.adopted_lookback => s.push_str(&format!(
-            "; the {}-day lookback rule's {} units were cheaper on the same paths by {}, so they are recommended.",
+    if let (Some(u), Some(g)) = (n.lookback_units, &n.lookback_gap) {
+        let signed = |m: &Money| {
+            let r = m.round();
+            if r.amount() >= Decimal::ZERO {
+                format!("{r} cheaper")
+            } else {
+                format!("{} dearer", Money::new(-r.amount(), r.currency()))
+            }
+        };
+        let recent = n
+            .recent_gap
+            .as_ref()
+            .map(|r| format!(" and {} if recent demand persists", signed(r)))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "; against the {}-day lookback rule ({} units) the optimum is {} on the paths{recent}, so {} recommended.",
             settings.compare_lookback_days,
             fmt_units(u),
-            Money::new(-g.amount(), g.currency()).round()
-        )),
-        (Some(u), Some(g)) => s.push_str(&format!(
-            "; beats the {}-day lookback rule ({} units) by {} on the same paths.",
-            settings.compare_lookback_days,
-            fmt_units(u),
-            g.round()
-        )),
-        _ => s.push('.'),
+            signed(g),
+            if n.adopted_lookback {
+                "the rule's units are"
+            } else {
+                "it is"
+            }
+        ));
+    } else {
+        s.push('.');
     }
     s
 }

@@ -106,11 +106,23 @@ fn a_decline_lowers_the_floor_and_a_poor_forecast_shrinks_toward_it() {
     let optimal = pb.optimal_levels(Risk::Balanced).unwrap();
     let s = SizingSettings::default();
     // The optimum (30) is capped at the held level (10).
-    let b = Bounds::new(&hist, 0.4, Some(&evidence(0.0, 1.0)), &EventEffect::none(), &s);
+    let b = Bounds::new(
+        &hist,
+        0.4,
+        Some(&evidence(0.0, 1.0)),
+        &EventEffect::none(),
+        &s,
+    );
     let l = b.apply(&pb, &[0.0; 8760], &optimal, true);
     assert_eq!(first_year_units(&pb, &l), 10.0);
     // A projected halving halves the floor; a downside error of 25 % keeps half above it.
-    let b = Bounds::new(&hist, 0.4, Some(&evidence(0.25, 0.5)), &EventEffect::none(), &s);
+    let b = Bounds::new(
+        &hist,
+        0.4,
+        Some(&evidence(0.25, 0.5)),
+        &EventEffect::none(),
+        &s,
+    );
     assert_eq!(b.floor, 5.0);
     let l = b.apply(&pb, &[0.0; 8760], &optimal, false);
     assert!((first_year_units(&pb, &l) - 7.5).abs() < 1e-9);
@@ -147,11 +159,16 @@ fn the_lookback_rule_is_recommended_when_cheaper_on_the_paths() {
         basis: "test paths",
         events: &EventEffect::none(),
         lookback: Some(&rec),
+        recent: None,
     };
     let (levels, note) = decide_levels(&input, &SizingSettings::default()).unwrap();
     assert!(note.adopted_lookback);
     assert_eq!(first_year_units(&pb, &levels), 10.0);
-    assert!(note.rationale.contains("lookback rule"), "{}", note.rationale);
+    assert!(
+        note.rationale.contains("lookback rule"),
+        "{}",
+        note.rationale
+    );
     assert!(note.lookback_gap.unwrap().amount() < Decimal::ZERO);
 }
 
