@@ -501,12 +501,20 @@ pub fn rationale(n: &SizingNote, settings: &SizingSettings) -> String {
         )),
         None => s.push_str(&format!("Decided on {}. ", n.basis)),
     }
+    let lifted = if n.event_rise > 1.0 + 1e-9 {
+        format!(
+            " in the history, {} /h with the events' rise",
+            fmt_units(n.held_level)
+        )
+    } else {
+        String::new()
+    };
     s.push_str(&format!(
-        "Held ≥ {} days at the break-even share ({:.0} % of hours): {} /h; floor of the last {} weeks: {} /h; \
+        "Held ≥ {} days at the break-even share ({:.0} % of hours): {} /h{lifted}; floor of the last {} weeks: {} /h; \
          {:.0} % of the units above the floor kept. ",
         settings.min_hold_days,
         n.break_even * 100.0,
-        fmt_units(n.held_level),
+        fmt_units(n.held_level / n.event_rise.max(1.0)),
         (settings.floor_days / 7).max(1),
         fmt_units(n.floor_level),
         n.trust * 100.0

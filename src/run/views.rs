@@ -172,6 +172,11 @@ fn recommendation(
             fmt_amount(b30.amount())
         ));
     }
+    if fin.is_some() {
+        // A purchase of the optimizer's plan: how it was sized, from which evidence.
+        rationale.push_str(". Sizing: ");
+        rationale.push_str(&r.result.sizing.rationale);
+    }
     Ok(Recommendation {
         pool: r.pool_id.clone(),
         offer: pu.offer.id.clone(),
