@@ -80,8 +80,9 @@ pub use policy::{
 };
 pub(crate) use portfolio::offer_choices;
 pub use portfolio::{
-    Baseline, PeriodFlow, PoolDemand, PoolResult, Portfolio, PortfolioSettings, Skipped, cash_flow,
-    plan_pool, plan_portfolio, plan_portfolio_from_history, pool_demand, pool_history,
+    Baseline, PeriodFlow, PoolDemand, PoolResult, Portfolio, PortfolioSettings, Skipped,
+    card_peer_signals, cash_flow, plan_pool, plan_portfolio, plan_portfolio_from_history,
+    pool_demand, pool_history,
 };
 pub use schedule::{PeriodOutcome, ScheduleOutcome, ScheduledPurchase, Spread, evaluate_schedule};
 pub use types::*;

@@ -7,8 +7,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::sizing::{
-    EventEffect, SizingHistory, SizingInput, SizingNote, SizingSettings, decide_levels,
-    pool_event_effect,
+    EventEffect, PeerSignal, SizingHistory, SizingInput, SizingNote, SizingSettings, decide_levels,
+    peer_signals, pool_event_effect,
 };
 use super::{
     Demand, FinanceParams, LadderPlan, LadderSettings, Levels, LookbackRecommendation, OfferChoice,
@@ -228,7 +228,9 @@ pub fn plan_portfolio(
         .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
     let mut pools = Vec::new();
     let mut skipped = Vec::new();
+    let mut peers = card_peer_signals(card, history).into_iter();
     for pool in card.pools() {
+        let peers = peers.next().unwrap_or_default();
         let Some((demand, series)) = pool_demand(pool, forecasts, settings.paths, settings.seed)?
         else {
             skipped.push(Skipped {
@@ -245,6 +247,7 @@ pub fn plan_portfolio(
             events: pool_event_effect(pool, forecasts),
             hours,
             series,
+            peers,
         };
         match plan_pool(card, pool, inventory, demand, start, history, settings)? {
             Ok(r) => pools.push(r),
@@ -273,7 +276,9 @@ pub fn plan_portfolio_from_history(
         .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
     let mut pools = Vec::new();
     let mut skipped = Vec::new();
+    let mut peers = card_peer_signals(card, history).into_iter();
     for pool in card.pools() {
+        let peers = peers.next().unwrap_or_default();
         let series: Vec<String> = series_in_pool(pool, history)
             .map(|s| s.key.to_string())
             .collect();
@@ -292,6 +297,7 @@ pub fn plan_portfolio_from_history(
             events: EventEffect::none(),
             hours,
             series,
+            peers,
         };
         match plan_pool(card, pool, inventory, demand, start, history, settings)? {
             Ok(r) => pools.push(r),
@@ -299,6 +305,16 @@ pub fn plan_portfolio_from_history(
         }
     }
     Ok(Portfolio { pools, skipped })
+}
+
+/// The peer signal of every pool of `card`, in card order, from the hourly `history`.
+pub fn card_peer_signals(card: &RateCard, history: &[UsageSeries]) -> Vec<PeerSignal> {
+    let histories: Vec<Vec<f64>> = card
+        .pools()
+        .iter()
+        .map(|p| pool_history(p, history))
+        .collect();
+    peer_signals(card, &histories)
 }
 
 /// The demand a pool is planned on.
@@ -313,6 +329,8 @@ pub struct PoolDemand {
     pub hours: usize,
     /// The series the pool covers (`dim=value,...`).
     pub series: Vec<String>,
+    /// What the pool's peers show ([`super::sizing::peer_signals`]).
+    pub peers: PeerSignal,
 }
 
 /// The demand paths of `pool`: the sum, in pool units, of the sample paths of the forecasts
@@ -526,6 +544,7 @@ pub fn plan_pool(
             evidence: evidence.as_ref(),
             basis,
             events: &demand.events,
+            peers: &demand.peers,
             lookback: compare,
             recent: recent_problem.as_ref(),
         },

@@ -19,7 +19,12 @@
 //!    `1 / (1 + (e / trust_error)²)`, `e` the long-run model's downside error (how far the
 //!    term average fell short of its projection in the backtests): a forecast that has been
 //!    wrong by 25 % keeps half of them.
-//! 4. **The provider's rule in two worlds.** The 30-day lookback recommendation, bounded by
+//! 4. **Peers.** Pools that differ in exactly one match dimension (the same type in other
+//!    regions) are the pool's peers; when some have collapsed (last 4 weeks below 30 % of
+//!    their highest 4 weeks in the half year) while this pool has not risen, floor and trust
+//!    are scaled by the share that did not ([`PeerSignal`]): a migration under way elsewhere
+//!    is evidence for this pool.
+//! 5. **The provider's rule in two worlds.** The 30-day lookback recommendation, bounded by
 //!    the same rules, is evaluated beside the bounded optimum on the same paths (risk
 //!    objective) and on the last four weeks of demand repeated over the horizon (the world in
 //!    which recent demand simply persists). Each candidate's regret in a world is how much
@@ -162,6 +167,91 @@ pub fn pool_event_effect(pool: &Pool, forecasts: &[DemandForecast]) -> EventEffe
     )
 }
 
+/// Evidence from a pool's peers: pools that differ from it in exactly one match dimension
+/// (the same instance type in other regions, say). When most peers along a dimension have
+/// collapsed while this pool has not risen, the pool is likely next (a migration away from a
+/// type, region by region): its floor and trust are scaled down by the collapsed share.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct PeerSignal {
+    /// The dimension the peers differ in (`None`: no peer collapsed).
+    pub dimension: Option<String>,
+    /// Peers along that dimension with demand in the last half year.
+    pub peers: usize,
+    /// Those that collapsed (last 4 weeks below 30 % of their highest 4 weeks in the half
+    /// year), by pool id.
+    pub collapsed: Vec<String>,
+}
+
+impl PeerSignal {
+    /// Share of the peers that collapsed (0 without peers).
+    pub fn share(&self) -> f64 {
+        if self.peers == 0 {
+            0.0
+        } else {
+            self.collapsed.len() as f64 / self.peers as f64
+        }
+    }
+}
+
+/// Last-4-week mean and highest 4-week mean of the last 26 weeks, and the 26-week mean.
+fn recent_levels(hist: &[f64]) -> Option<(f64, f64, f64)> {
+    let w = crate::forecast::longrun::weekly_means(hist);
+    if w.len() < 8 {
+        return None;
+    }
+    let tail = &w[w.len().saturating_sub(26)..];
+    let mean4 = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    let recent = mean4(&tail[tail.len() - 4..]);
+    let peak = tail.windows(4).map(mean4).fold(0.0, f64::max);
+    Some((recent, peak, mean4(tail)))
+}
+
+/// The peer signal of every pool of `card` (in card order) from the pools' hourly histories
+/// (`histories[i]` of `card.pools()[i]`).
+pub fn peer_signals(card: &crate::pricing::RateCard, histories: &[Vec<f64>]) -> Vec<PeerSignal> {
+    let pools = card.pools();
+    let levels: Vec<Option<(f64, f64, f64)>> = histories.iter().map(|h| recent_levels(h)).collect();
+    let collapsed =
+        |j: usize| levels[j].is_some_and(|(recent, peak, _)| peak > 0.0 && recent < 0.3 * peak);
+    let mut out = Vec::with_capacity(pools.len());
+    for (i, p) in pools.iter().enumerate() {
+        let mut best = PeerSignal::default();
+        let rising = levels[i].is_none_or(|(recent, _, mean)| recent > 1.1 * mean);
+        let rules = p.match_rule().rules();
+        if !rising {
+            for dim in rules.keys() {
+                let mut peers = 0;
+                let mut down = Vec::new();
+                for (j, q) in pools.iter().enumerate() {
+                    let qr = q.match_rule().rules();
+                    let same_elsewhere = j != i
+                        && q.series_unit() == p.series_unit()
+                        && qr.len() == rules.len()
+                        && qr.get(dim).is_some_and(|v| Some(v) != rules.get(dim))
+                        && rules.iter().all(|(k, v)| k == dim || qr.get(k) == Some(v));
+                    if !same_elsewhere || !levels[j].is_some_and(|(_, peak, _)| peak > 0.0) {
+                        continue;
+                    }
+                    peers += 1;
+                    if collapsed(j) {
+                        down.push(q.id().to_owned());
+                    }
+                }
+                let cand = PeerSignal {
+                    dimension: Some(dim.clone()),
+                    peers,
+                    collapsed: down,
+                };
+                if !cand.collapsed.is_empty() && cand.share() > best.share() {
+                    best = cand;
+                }
+            }
+        }
+        out.push(best);
+    }
+    out
+}
+
 /// What the sizing rules found and chose for one pool (units per hour, new commitments in
 /// the first year unless stated).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -182,6 +272,8 @@ pub struct SizingNote {
     pub event_rise: f64,
     /// See `event_rise`.
     pub event_fall: f64,
+    /// What the pool's peers show.
+    pub peers: PeerSignal,
     /// New units the optimizer chose on the paths, first year.
     pub optimizer_units: f64,
     /// New units recommended, first year.
@@ -290,15 +382,18 @@ impl Bounds {
         share: f64,
         evidence: Option<&LevelEvidence>,
         events: &EventEffect,
+        peers: &PeerSignal,
         settings: &SizingSettings,
     ) -> Self {
         let held = held_level(history, settings.min_hold_days, share) * events.rise();
         let decline = evidence.map_or(1.0, |e| e.projected_ratio.min(1.0));
-        let floor = floor_level(history, settings.floor_days, share) * decline * events.fall();
+        let keep = 1.0 - peers.share();
+        let floor =
+            floor_level(history, settings.floor_days, share) * decline * events.fall() * keep;
         Self {
             held,
             floor: floor.min(held),
-            trust: trust(evidence, settings),
+            trust: trust(evidence, settings) * keep,
         }
     }
 
@@ -396,6 +491,8 @@ pub struct SizingInput<'a> {
     pub basis: &'a str,
     /// Known events.
     pub events: &'a EventEffect,
+    /// What the pool's peers show.
+    pub peers: &'a PeerSignal,
     /// The lookback rule's recommendation to compare with.
     pub lookback: Option<&'a LookbackRecommendation>,
     /// The problem on the last four weeks of demand repeated over the horizon: the world in
@@ -419,6 +516,7 @@ pub fn decide_levels(
         share,
         input.evidence,
         input.events,
+        input.peers,
         settings,
     );
     let existing = input.history.existing;
@@ -463,6 +561,7 @@ pub fn decide_levels(
         trust: bounds.trust,
         event_rise: input.events.rise(),
         event_fall: input.events.fall(),
+        peers: input.peers.clone(),
         optimizer_units,
         chosen_units,
         lookback_units,
@@ -523,6 +622,15 @@ pub fn rationale(n: &SizingNote, settings: &SizingSettings) -> String {
         s.push_str(&format!(
             "Known events: up to ×{:.2}, ending at ×{:.2}. ",
             n.event_rise, n.event_fall
+        ));
+    }
+    if let (Some(dim), false) = (&n.peers.dimension, n.peers.collapsed.is_empty()) {
+        s.push_str(&format!(
+            "{} of {} pools with another {dim} have collapsed ({}): floor and trust scaled by {:.0} %. ",
+            n.peers.collapsed.len(),
+            n.peers.peers,
+            n.peers.collapsed.join(", "),
+            (1.0 - n.peers.share()) * 100.0
         ));
     }
     s.push_str(&format!(

@@ -323,6 +323,7 @@ fn planner<'a>(
             events: crate::plan::sizing::EventEffect::none(),
             hours: demand.hours,
             series: vec![],
+            peers: Default::default(),
         };
         Ok(plan_pool(
             card,

@@ -181,14 +181,15 @@ pub(crate) fn plan_pools(
     progress.start("planning pools", planned_pools.len());
     let mut runs = Vec::new();
     let mut skipped = Vec::new();
-    for pool in planned_pools {
+    let peers = plan::card_peer_signals(&inp.card, &forecasts.history);
+    for (pool, peers) in planned_pools.into_iter().zip(&peers) {
         match plan_one(
             inp,
             frame,
             forecasts,
             strategies,
             primary_idx,
-            pool,
+            (pool, peers),
             warnings,
         )? {
             Ok(r) => runs.push(r),
@@ -264,7 +265,7 @@ fn plan_one(
     forecasts: &Forecasts,
     strategies: &[Strategy],
     primary_idx: usize,
-    pool: &Pool,
+    (pool, peers): (&Pool, &plan::sizing::PeerSignal),
     warnings: &mut Vec<String>,
 ) -> Result<Result<PoolRun, String>, RunError> {
     let plan = &inp.plan;
@@ -306,6 +307,7 @@ fn plan_one(
                 events: events.clone(),
                 hours: horizon_hours,
                 series: series_names.clone(),
+                peers: peers.clone(),
             };
             plan::plan_pool(
                 &inp.card,

@@ -111,6 +111,7 @@ fn a_decline_lowers_the_floor_and_a_poor_forecast_shrinks_toward_it() {
         0.4,
         Some(&evidence(0.0, 1.0)),
         &EventEffect::none(),
+        &PeerSignal::default(),
         &s,
     );
     let l = b.apply(&pb, &[0.0; 8760], &optimal, true);
@@ -121,6 +122,7 @@ fn a_decline_lowers_the_floor_and_a_poor_forecast_shrinks_toward_it() {
         0.4,
         Some(&evidence(0.25, 0.5)),
         &EventEffect::none(),
+        &PeerSignal::default(),
         &s,
     );
     assert_eq!(b.floor, 5.0);
@@ -158,6 +160,7 @@ fn the_lookback_rule_is_recommended_when_cheaper_on_the_paths() {
         evidence: Some(&evidence(0.0, 1.0)),
         basis: "test paths",
         events: &EventEffect::none(),
+        peers: &PeerSignal::default(),
         lookback: Some(&rec),
         recent: None,
     };
@@ -192,7 +195,7 @@ proptest! {
         let optimal = pb.optimal_levels(Risk::Balanced).unwrap();
         let s = SizingSettings::default();
         let ev = evidence(downside, ratio);
-        let b = Bounds::new(&hist, 0.4, Some(&ev), &EventEffect::none(), &s);
+        let b = Bounds::new(&hist, 0.4, Some(&ev), &EventEffect::none(), &PeerSignal::default(), &s);
         let l = b.apply(&pb, &vec![existing; hours], &optimal, whole);
         let held = held_level(&hist, s.min_hold_days, 0.4);
         for k in 0..pb.blocks() {
@@ -215,9 +218,75 @@ proptest! {
         let pb = problem(future, hours);
         let optimal = pb.optimal_levels(Risk::Balanced).unwrap();
         let s = SizingSettings::default();
-        let b = Bounds::new(&hist, 0.4, Some(&evidence(downside, 1.0)), &EventEffect::none(), &s);
+        let b = Bounds::new(&hist, 0.4, Some(&evidence(downside, 1.0)), &EventEffect::none(), &PeerSignal::default(), &s);
         let l = b.apply(&pb, &vec![0.0; hours], &optimal, false);
         let want = first_year_units(&pb, &optimal).min(b.floor);
         prop_assert!(first_year_units(&pb, &l) >= want - 1e-9);
     }
+}
+
+const PEER_CARD: &str = r#"
+[[pool]]
+id = "old-a"
+match = { region = "a", type = "old" }
+unit = "instance-hours"
+on_demand_rate = "1"
+currency = "USD"
+offer = [ { id = "old-a-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.6" } ]
+
+[[pool]]
+id = "old-b"
+match = { region = "b", type = "old" }
+unit = "instance-hours"
+on_demand_rate = "1"
+currency = "USD"
+offer = [ { id = "old-b-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.6" } ]
+
+[[pool]]
+id = "old-c"
+match = { region = "c", type = "old" }
+unit = "instance-hours"
+on_demand_rate = "1"
+currency = "USD"
+offer = [ { id = "old-c-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.6" } ]
+
+[[pool]]
+id = "new-a"
+match = { region = "a", type = "new" }
+unit = "instance-hours"
+on_demand_rate = "1"
+currency = "USD"
+offer = [ { id = "new-a-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.6" } ]
+"#;
+
+#[test]
+fn a_migration_under_way_elsewhere_is_evidence_for_the_pool() {
+    let card = crate::pricing::RateCard::from_toml_str(PEER_CARD, "rates.toml").unwrap();
+    let weeks = 30 * 168;
+    let steady = vec![10.0; weeks];
+    // Region a moved from the old type to the new one ten weeks ago.
+    let gone: Vec<f64> = (0..weeks)
+        .map(|t| if t < 20 * 168 { 10.0 } else { 0.5 })
+        .collect();
+    let arrived: Vec<f64> = (0..weeks)
+        .map(|t| if t < 20 * 168 { 0.0 } else { 10.0 })
+        .collect();
+    let signals = peer_signals(&card, &[gone, steady.clone(), steady, arrived]);
+    // old-b and old-c: one of their two peers of the same type elsewhere has collapsed.
+    for i in [1, 2] {
+        assert_eq!(signals[i].dimension.as_deref(), Some("region"));
+        assert_eq!(signals[i].collapsed, vec!["old-a".to_owned()]);
+        assert!((signals[i].share() - 0.5).abs() < 1e-12);
+    }
+    // The collapsed pool itself and the rising new type carry no signal (old-a's only
+    // same-region peer rose, and its same-type peers are steady).
+    assert!(signals[0].collapsed.is_empty());
+    assert!(signals[3].collapsed.is_empty());
+    // The signal halves the floor and the trust.
+    let hist = vec![10.0; 28 * 24];
+    let s = SizingSettings::default();
+    let ev = evidence(0.0, 1.0);
+    let b = Bounds::new(&hist, 0.4, Some(&ev), &EventEffect::none(), &signals[1], &s);
+    assert_eq!(b.floor, 5.0);
+    assert!((b.trust - 0.5).abs() < 1e-12);
 }
