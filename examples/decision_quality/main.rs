@@ -1,0 +1,370 @@
+//! Decision quality on a benchmark of companies (issue 14, item 1): a development benchmark,
+//! not part of `cargo test`.
+//!
+//! Every company (synthetic ones from [`companies`], real-series ones from [`real_series`])
+//! has a rate card built in code and two or three years of hourly demand per pool. Each is
+//! scored with the policy backtest `capplan::plan::backtest_policy`: at each decision date
+//! capplan forecasts from the history before it, plans (1-year window, `--paths` sample paths,
+//! balanced risk), and its purchases, the providers' 7/30/60-day lookback rules' and the
+//! hindsight optimum's are applied to the year that actually followed.
+//!
+//! Printed (Markdown, deterministic): one table with, per company and overall, the share of
+//! the hindsight savings each policy captured — `(on-demand − cost) / (on-demand − hindsight)`,
+//! a lookback rule that was not planned for a pool counting as on demand — and capplan's
+//! margin over the 30-day lookback rule (positive: capplan saved more), in USD and as a share
+//! of the company's on-demand cost; then per company the pool-decisions where capplan did
+//! worst against the 30-day rule. Timings go to stderr.
+//!
+//! Run:
+//!
+//! ```sh
+//! CAPPLAN_BENCH_DATA=/work/extdata cargo run --example decision_quality
+//! ```
+//!
+//! `CAPPLAN_BENCH_DATA` is the folder holding `prophet/<file>.csv` (see [`real_series`] for
+//! the files and how to fetch them); unset, only the synthetic companies run (the output says
+//! so and names the missing files). Flags: `--company NAME` runs one company, `--out FILE.json`
+//! writes every company's pool-decision figures, `--paths N` sets the forecast sample paths
+//! per decision (default 100).
+
+mod companies;
+mod model;
+mod real_series;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+use capplan::plan::{PolicySettings, PortfolioSettings, RealisedPool, backtest_policy};
+use capplan::pricing::{Inventory, RateCard};
+use capplan::progress::NoProgress;
+
+use model::Company;
+
+/// The lookback rules the table compares, as `backtest_policy` names them.
+const RULES: [&str; 3] = ["lookback 7d", "lookback 30d", "lookback 60d"];
+
+/// Pool-decisions listed per company in the "worst against the 30-day rule" list.
+const WORST: usize = 3;
+
+#[derive(Parser)]
+#[command(about = "Decision quality of capplan's commitment plans on benchmark companies")]
+struct Args {
+    /// Run only this company.
+    #[arg(long)]
+    company: Option<String>,
+    /// Write per-company and per-pool-decision figures as JSON.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Forecast sample paths per decision.
+    #[arg(long, default_value_t = 100)]
+    paths: usize,
+}
+
+/// One pool at one decision date, realised.
+#[derive(Debug, Serialize)]
+struct PoolDecision {
+    date: String,
+    pool: String,
+    on_demand: Decimal,
+    capplan: Decimal,
+    /// `lookback 7d`, `lookback 30d`, `lookback 60d` (on demand when the rule was not planned).
+    lookback: Vec<(String, Decimal)>,
+    hindsight: Decimal,
+    /// Share of the hindsight savings capplan captured (`None`: hindsight saves nothing).
+    captured: Option<f64>,
+    /// Coverage of the term-average demand by the purchase (`None`: not exposed by the library).
+    term_average_coverage: Option<f64>,
+}
+
+impl PoolDecision {
+    fn rule(&self, name: &str) -> Decimal {
+        self.lookback
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(self.on_demand, |(_, c)| *c)
+    }
+}
+
+/// Sums over pool-decisions.
+#[derive(Debug, Default, Clone, Serialize)]
+struct Totals {
+    pool_decisions: usize,
+    on_demand: Decimal,
+    capplan: Decimal,
+    /// In [`RULES`] order.
+    lookback: [Decimal; 3],
+    hindsight: Decimal,
+}
+
+impl Totals {
+    fn add(&mut self, p: &PoolDecision) {
+        self.pool_decisions += 1;
+        self.on_demand += p.on_demand;
+        self.capplan += p.capplan;
+        for (k, r) in RULES.iter().enumerate() {
+            self.lookback[k] += p.rule(r);
+        }
+        self.hindsight += p.hindsight;
+    }
+
+    fn merge(&mut self, o: &Totals) {
+        self.pool_decisions += o.pool_decisions;
+        self.on_demand += o.on_demand;
+        self.capplan += o.capplan;
+        for k in 0..RULES.len() {
+            self.lookback[k] += o.lookback[k];
+        }
+        self.hindsight += o.hindsight;
+    }
+
+    /// Share of the hindsight savings a policy costing `cost` captured.
+    fn captured(&self, cost: Decimal) -> Option<f64> {
+        let best = self.on_demand - self.hindsight;
+        (best > Decimal::ZERO).then(|| ((self.on_demand - cost) / best).to_f64().unwrap_or(0.0))
+    }
+
+    /// capplan's margin over the 30-day rule (positive: capplan cost less).
+    fn margin_30d(&self) -> Decimal {
+        self.lookback[1] - self.capplan
+    }
+}
+
+/// One company's result.
+#[derive(Debug, Serialize)]
+struct CompanyResult {
+    name: String,
+    shape: String,
+    source: String,
+    pools: usize,
+    decisions: Vec<String>,
+    totals: Totals,
+    pool_decisions: Vec<PoolDecision>,
+    /// Wall-clock seconds of the backtest (not printed in the table: it varies).
+    seconds: f64,
+}
+
+/// Coverage of the term-average demand of a pool-decision: the hook for the planned and
+/// actual term averages the library is adding to [`RealisedPool`]. Today `RealisedPool` has
+/// neither, so there is nothing to compute.
+fn term_average_coverage(_pool: &RealisedPool) -> Option<f64> {
+    None
+}
+
+fn run(c: &Company, paths: usize) -> anyhow::Result<CompanyResult> {
+    let card = RateCard::from_toml_str(&c.card, &format!("{}.toml", c.name))
+        .with_context(|| format!("{}: rate card", c.name))?;
+    let settings = PolicySettings {
+        hours: 365 * 24,
+        decisions: c.decisions.clone(),
+        portfolio: PortfolioSettings {
+            paths,
+            ..PortfolioSettings::default()
+        },
+    };
+    let t = Instant::now();
+    let r = backtest_policy(
+        &card,
+        &Inventory::default(),
+        &c.series,
+        &settings,
+        &NoProgress,
+    )
+    .with_context(|| format!("{}: policy backtest", c.name))?;
+    let seconds = t.elapsed().as_secs_f64();
+    let mut totals = Totals::default();
+    let mut rows = Vec::new();
+    for d in &r.decisions {
+        for p in &d.pools {
+            let row = PoolDecision {
+                date: d.date.clone(),
+                pool: p.pool.clone(),
+                on_demand: p.on_demand.amount(),
+                capplan: p.capplan.amount(),
+                lookback: RULES
+                    .iter()
+                    .map(|n| {
+                        let cost = p.lookback_cost(n).unwrap_or(p.on_demand);
+                        (n.to_string(), cost.amount())
+                    })
+                    .collect(),
+                hindsight: p.hindsight.amount(),
+                captured: p.savings_captured(),
+                term_average_coverage: term_average_coverage(p),
+            };
+            totals.add(&row);
+            rows.push(row);
+        }
+    }
+    Ok(CompanyResult {
+        name: c.name.clone(),
+        shape: c.shape.clone(),
+        source: c.source.clone(),
+        pools: c.series.len(),
+        decisions: r.decisions.iter().map(|d| d.date.clone()).collect(),
+        totals,
+        pool_decisions: rows,
+        seconds,
+    })
+}
+
+/// `1234567.891` → `1,234,568`.
+fn money(v: Decimal) -> String {
+    let r = v.round().abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in r.chars().enumerate() {
+        if i > 0 && (r.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if v.round() < Decimal::ZERO {
+        format!("−{out}")
+    } else {
+        out
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{:.1} %", 100.0 * v))
+}
+
+fn row(name: &str, shape: &str, size: &str, t: &Totals) -> String {
+    let margin = t.margin_30d();
+    let share = if t.on_demand > Decimal::ZERO {
+        (margin / t.on_demand).to_f64()
+    } else {
+        None
+    };
+    format!(
+        "| {name} | {shape} | {size} | {} | {} | {} | {} | {} | {} | {} |",
+        money(t.on_demand),
+        pct(t.captured(t.capplan)),
+        pct(t.captured(t.lookback[0])),
+        pct(t.captured(t.lookback[1])),
+        pct(t.captured(t.lookback[2])),
+        money(margin),
+        share.map_or("—".into(), |s| format!("{:+.2} %", 100.0 * s)),
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut all = companies::all()?;
+    match std::env::var_os("CAPPLAN_BENCH_DATA") {
+        Some(root) => all.extend(real_series::all(Path::new(&root))?),
+        None => {
+            println!(
+                "CAPPLAN_BENCH_DATA is not set: synthetic companies only; the real-series \
+                 companies need $CAPPLAN_BENCH_DATA/prophet/{{{}}} (see BENCHMARKS.md).\n",
+                real_series::FILES.join(", ")
+            );
+        }
+    }
+    if let Some(name) = &args.company {
+        all.retain(|c| &c.name == name);
+        if all.is_empty() {
+            let names: Vec<String> = companies::all()?.into_iter().map(|c| c.name).collect();
+            bail!(
+                "no company {name:?} (synthetic: {}; real: wiki-manning, wiki-r, pedestrians with CAPPLAN_BENCH_DATA)",
+                names.join(", ")
+            );
+        }
+    }
+    let started = Instant::now();
+    let mut results = Vec::new();
+    for c in &all {
+        let r = run(c, args.paths)?;
+        eprintln!(
+            "{}: {} pools × {} decisions, {:.1} s",
+            r.name,
+            r.pools,
+            r.decisions.len(),
+            r.seconds
+        );
+        results.push(r);
+    }
+    eprintln!(
+        "{} companies in {:.1} s",
+        results.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    println!(
+        "Policy backtest, 1-year window, {} sample paths, balanced risk; captured = share of the \
+         hindsight savings; capplan − 30d > 0: capplan saved more than the 30-day lookback rule. \
+         All amounts USD.\n",
+        args.paths
+    );
+    println!(
+        "| company | shape | pools × decisions | on-demand | capplan | 7d | 30d | 60d | capplan − 30d | % of on-demand |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut overall = Totals::default();
+    for r in &results {
+        let size = format!("{} × {}", r.pools, r.decisions.len());
+        let name = if r.source == "synthetic" {
+            r.name.clone()
+        } else {
+            format!("{} (real)", r.name)
+        };
+        println!("{}", row(&name, &r.shape, &size, &r.totals));
+        overall.merge(&r.totals);
+    }
+    let size = format!("{} pool-decisions", overall.pool_decisions);
+    println!("{}", row("**overall**", "", &size, &overall));
+
+    println!("\nWorst pool-decisions against the 30-day lookback rule (capplan − 30d < 0):\n");
+    for r in &results {
+        let mut worst: Vec<&PoolDecision> = r
+            .pool_decisions
+            .iter()
+            .filter(|p| p.rule(RULES[1]) < p.capplan)
+            .collect();
+        worst.sort_by(|a, b| {
+            (a.rule(RULES[1]) - a.capplan)
+                .cmp(&(b.rule(RULES[1]) - b.capplan))
+                .then_with(|| (&a.date, &a.pool).cmp(&(&b.date, &b.pool)))
+        });
+        if worst.is_empty() {
+            println!("- {}: none", r.name);
+            continue;
+        }
+        let items: Vec<String> = worst
+            .iter()
+            .take(WORST)
+            .map(|p| {
+                format!(
+                    "{} {} {} (capplan {}, 30d {}, hindsight {}, on-demand {})",
+                    p.date,
+                    p.pool,
+                    money(p.rule(RULES[1]) - p.capplan),
+                    money(p.capplan),
+                    money(p.rule(RULES[1])),
+                    money(p.hindsight),
+                    money(p.on_demand)
+                )
+            })
+            .collect();
+        println!("- {}: {}", r.name, items.join("; "));
+    }
+    let exposed = results
+        .iter()
+        .flat_map(|r| &r.pool_decisions)
+        .any(|p| p.term_average_coverage.is_some());
+    if !exposed {
+        println!("\nterm-average coverage: not exposed");
+    }
+
+    if let Some(out) = &args.out {
+        let json = serde_json::to_string_pretty(&results)?;
+        std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
