@@ -251,15 +251,6 @@ impl PolicyTotals {
     /// Sums `decisions`: a lookback rule a pool did not plan counts as on demand there.
     pub fn of(decisions: &[Decision]) -> PolicyTotals {
         let pools: Vec<&RealisedPool> = decisions.iter().flat_map(|d| &d.pools).collect();
-        let names = |get: fn(&RealisedPool) -> &[(String, Money)]| {
-            let mut names: Vec<String> = Vec::new();
-            for (n, _) in pools.iter().flat_map(|p| get(p)) {
-                if !names.contains(n) {
-                    names.push(n.clone());
-                }
-            }
-            names
-        };
         let sum = |f: &dyn Fn(&RealisedPool) -> Decimal| {
             pools
                 .iter()
@@ -268,22 +259,28 @@ impl PolicyTotals {
         let on_demand = sum(&|p| p.on_demand.amount());
         let capplan = sum(&|p| p.capplan.amount());
         let hindsight = sum(&|p| p.hindsight.amount());
-        let rules = |get: fn(&RealisedPool) -> &[(String, Money)]| -> Vec<RuleTotals> {
-            names(get)
+        let rules = |get: &dyn Fn(&RealisedPool) -> &[(String, Money)]| -> Vec<RuleTotals> {
+            let mut names: Vec<&String> = Vec::new();
+            for (n, _) in pools.iter().flat_map(|p| get(p)) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+            names
                 .into_iter()
                 .map(|name| {
                     let cost = sum(&|p| {
                         get(p)
                             .iter()
-                            .find(|(n, _)| *n == name)
+                            .find(|(n, _)| n == name)
                             .map_or(p.on_demand.amount(), |(_, m)| m.amount())
                     });
                     RuleTotals {
-                        captured: captured(on_demand, cost, hindsight),
-                        savings: on_demand.saturating_sub(cost),
-                        margin: cost.saturating_sub(capplan),
-                        name,
+                        name: name.clone(),
                         cost,
+                        savings: on_demand.saturating_sub(cost),
+                        captured: captured(on_demand, cost, hindsight),
+                        margin: cost.saturating_sub(capplan),
                     }
                 })
                 .collect()
@@ -293,8 +290,8 @@ impl PolicyTotals {
             capplan,
             captured: captured(on_demand, capplan, hindsight),
             hindsight,
-            lookback: rules(|p| &p.lookback),
-            strategies: rules(|p| &p.strategies),
+            lookback: rules(&|p| p.lookback.as_slice()),
+            strategies: rules(&|p| p.strategies.as_slice()),
         }
     }
 
@@ -554,7 +551,9 @@ fn replay_strategies(
             start: t0,
             horizon_hours: hours,
         };
-        let mut plan_with = |risk: Risk, ladder: Option<LadderSettings>| {
+        let mut plan_with = |risk: Risk,
+                             ladder: Option<LadderSettings>|
+         -> Result<PoolResult, PolicyError> {
             if risk == settings.portfolio.risk && ladder == settings.portfolio.ladder {
                 return Ok(r.clone());
             }
@@ -803,6 +802,84 @@ offer = [ { id = "small-1y", kind = "ri_standard", term = "1y", payment = "no_up
         let names: Vec<&str> = t.lookback.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["lookback 7d", "lookback 30d", "lookback 60d"]);
         assert!(t.strategies.is_empty());
+    }
+
+    #[test]
+    fn strategies_are_replayed_on_the_plan_and_realised_on_the_actuals() {
+        use crate::plan::strategy::ListedPurchase;
+        let card = RateCard::from_toml_str(CARD, "rates.toml").unwrap();
+        let mut s = settings(vec![date(15)]);
+        let strategy = |name: &str, strategy| PolicyStrategy {
+            name: name.into(),
+            strategy,
+        };
+        s.strategies = vec![
+            strategy("none", Strategy::None),
+            strategy(
+                "recommended",
+                Strategy::Recommended {
+                    risk: Risk::Balanced,
+                    ladder: None,
+                },
+            ),
+            strategy(
+                "careful",
+                Strategy::Recommended {
+                    risk: Risk::CONSERVATIVE,
+                    ladder: None,
+                },
+            ),
+            strategy(
+                "cover",
+                Strategy::Coverage {
+                    percent: Decimal::from(50),
+                    term: crate::pricing::Term::OneYear,
+                },
+            ),
+            strategy("lb30", Strategy::Lookback { days: 30 }),
+            // Listed for as_of 2026-03-01 + 1 day: bought one day after the decision date.
+            strategy(
+                "list",
+                Strategy::Purchases(vec![ListedPurchase {
+                    pool: "small".into(),
+                    offer: "small-1y".into(),
+                    quantity: 5.0,
+                    date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+                    line: 1,
+                }]),
+            ),
+        ];
+        s.list_anchor = NaiveDate::from_ymd_opt(2026, 3, 1);
+        let r = backtest_policy(&card, &Inventory::default(), &usage(), &s, &NoProgress).unwrap();
+        let again = backtest_policy(&card, &Inventory::default(), &usage(), &s, &NoProgress).unwrap();
+        assert_eq!(r, again, "deterministic");
+        let p = &r.decisions[0].pools[0];
+        let cost = |name: &str| {
+            p.strategies
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, m)| m.amount())
+                .unwrap()
+        };
+        let names: Vec<&str> = p.strategies.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["none", "recommended", "careful", "cover", "lb30", "list"]);
+        assert_eq!(cost("none"), p.on_demand.amount());
+        assert_eq!(cost("recommended"), p.capplan.amount());
+        assert_eq!(
+            cost("lb30"),
+            p.lookback_cost(LOOKBACK_30D).unwrap().amount()
+        );
+        for n in ["careful", "cover", "list"] {
+            assert!(cost(n) >= p.hindsight.amount(), "{n}");
+        }
+        // 5 units bought at hour 24: the 1y term is paid in full (8,760 h x 0.065 x 5), the
+        // first day and the demand above 5 units are on demand.
+        assert!(cost("list") > Decimal::new(2847, 0), "{}", cost("list"));
+        let t = &r.totals;
+        assert_eq!(t.strategies.len(), 6);
+        let rec = t.strategy("recommended").unwrap();
+        assert_eq!((rec.cost, rec.margin), (t.capplan, Decimal::ZERO));
+        assert_eq!(rec.captured, t.captured);
     }
 
     fn money(cents: i64) -> Money {

@@ -108,7 +108,7 @@ pub(crate) fn evidence(
     };
     let mut rows = Vec::new();
     for d in &backtest.decisions {
-        let date = d.date.parse().map_err(|_| {
+        let date: chrono::NaiveDate = d.date.parse().map_err(|_| {
             RunError::Data(format!("policy backtest: bad decision date {}", d.date))
         })?;
         rows.push(row(std::slice::from_ref(d), Some(date)));
