@@ -78,8 +78,14 @@ struct PoolDecision {
     hindsight: Decimal,
     /// Share of the hindsight savings capplan captured (`None`: hindsight saves nothing).
     captured: Option<f64>,
-    /// Coverage of the term-average demand by the purchase (`None`: not exposed by the library).
-    term_average_coverage: Option<f64>,
+    /// The decision's 10th, 50th and 90th percentile of the term-average demand (units/h).
+    planned_term_average: Option<[f64; 3]>,
+    /// The actual term-average demand (units/h).
+    actual_term_average: f64,
+    /// Whether the actual fell inside the 10–90 % interval (`None`: no level model).
+    term_average_inside: Option<bool>,
+    /// The decision's sizing rationale.
+    rationale: String,
 }
 
 impl PoolDecision {
@@ -149,11 +155,12 @@ struct CompanyResult {
     seconds: f64,
 }
 
-/// Coverage of the term-average demand of a pool-decision: the hook for the planned and
-/// actual term averages the library is adding to [`RealisedPool`]. Today `RealisedPool` has
-/// neither, so there is nothing to compute.
-fn term_average_coverage(_pool: &RealisedPool) -> Option<f64> {
-    None
+/// Whether the actual term-average demand of a pool-decision fell inside the decision's
+/// 10–90 % interval of it (`None`: the decision had no long-run level model).
+fn term_average_inside(pool: &RealisedPool) -> Option<bool> {
+    let [low, _, high] = pool.planned_term_average?;
+    let a = pool.actual_term_average;
+    Some(a >= low - 1e-9 && a <= high + 1e-9)
 }
 
 fn run(c: &Company, paths: usize) -> anyhow::Result<CompanyResult> {
@@ -166,6 +173,7 @@ fn run(c: &Company, paths: usize) -> anyhow::Result<CompanyResult> {
             paths,
             ..PortfolioSettings::default()
         },
+        ..PolicySettings::default()
     };
     let t = Instant::now();
     let r = backtest_policy(
@@ -195,7 +203,10 @@ fn run(c: &Company, paths: usize) -> anyhow::Result<CompanyResult> {
                     .collect(),
                 hindsight: p.hindsight.amount(),
                 captured: p.savings_captured(),
-                term_average_coverage: term_average_coverage(p),
+                planned_term_average: p.planned_term_average,
+                actual_term_average: p.actual_term_average,
+                term_average_inside: term_average_inside(p),
+                rationale: p.rationale.clone(),
             };
             totals.add(&row);
             rows.push(row);
@@ -218,7 +229,7 @@ fn money(v: Decimal) -> String {
     let r = v.round().abs().to_string();
     let mut out = String::new();
     for (i, ch) in r.chars().enumerate() {
-        if i > 0 && (r.len() - i) % 3 == 0 {
+        if i > 0 && (r.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -232,6 +243,13 @@ fn money(v: Decimal) -> String {
 
 fn pct(v: Option<f64>) -> String {
     v.map_or("—".into(), |v| format!("{:.1} %", 100.0 * v))
+}
+
+fn coverage(inside: usize, of: usize) -> String {
+    if of == 0 {
+        return "no level model".into();
+    }
+    format!("{inside}/{of} ({:.0} %)", 100.0 * inside as f64 / of as f64)
 }
 
 fn row(name: &str, shape: &str, size: &str, t: &Totals) -> String {
@@ -353,13 +371,23 @@ fn main() -> anyhow::Result<()> {
             .collect();
         println!("- {}: {}", r.name, items.join("; "));
     }
-    let exposed = results
-        .iter()
-        .flat_map(|r| &r.pool_decisions)
-        .any(|p| p.term_average_coverage.is_some());
-    if !exposed {
-        println!("\nterm-average coverage: not exposed");
+    println!(
+        "\nCoverage of the term-average demand (actual 1-year average inside the decision's \
+         10–90 % interval; nominal 80 %):\n"
+    );
+    let mut all_in = (0usize, 0usize);
+    for r in &results {
+        let checked: Vec<bool> = r
+            .pool_decisions
+            .iter()
+            .filter_map(|p| p.term_average_inside)
+            .collect();
+        let inside = checked.iter().filter(|b| **b).count();
+        all_in.0 += inside;
+        all_in.1 += checked.len();
+        println!("- {}: {}", r.name, coverage(inside, checked.len()));
     }
+    println!("- **overall**: {}", coverage(all_in.0, all_in.1));
 
     if let Some(out) = &args.out {
         let json = serde_json::to_string_pretty(&results)?;

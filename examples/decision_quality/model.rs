@@ -106,7 +106,7 @@ pub fn hash01(seed: u64, i: u64) -> f64 {
 /// Roughly standard normal noise (sum of four uniforms, rescaled) from a seed and an index.
 pub fn noise(seed: u64, i: u64) -> f64 {
     let s: f64 = (0..4)
-        .map(|k| hash01(seed ^ (k + 1) * 0x5851_F42D, i))
+        .map(|k| hash01(seed ^ ((k + 1) * 0x5851_F42D), i))
         .sum();
     (s - 2.0) * 3f64.sqrt()
 }
@@ -125,8 +125,6 @@ pub struct When {
     pub weekday: u32,
     /// The hour's index in the series.
     pub i: u64,
-    /// The calendar time.
-    pub t: DateTime<Utc>,
 }
 
 /// A business diurnal and weekly cycle with mean about 1: `amp` is the day/night swing.
@@ -185,7 +183,6 @@ pub fn hourly(
                 hour: t.hour(),
                 weekday: t.weekday().num_days_from_monday(),
                 i: i as u64,
-                t,
             };
             demand(&w).max(0.0).round()
         })

@@ -383,7 +383,12 @@ pub(crate) struct BacktestPlanArgs {
     /// Seed of the sample paths.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Output: .json or .csv (one row per decision and pool).
+    /// Also replay the strategies of this plan file (`[[scenario.strategy]]`) at each decision
+    /// date and realise them on what actually happened.
+    #[arg(long, value_name = "PLAN.toml")]
+    pub(crate) plan: Option<PathBuf>,
+    /// Output: .json (`{"totals": …, "decisions": […]}`) or .csv (one row per decision and
+    /// pool).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
 }

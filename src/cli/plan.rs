@@ -12,12 +12,15 @@ use serde::Serialize;
 use capplan::export;
 use capplan::forecast::{ForecastSettings, forecast_all};
 use capplan::ingest::{self, AggregateOptions, Measure};
+use capplan::plan::strategy::{Strategy, StrategyError, check_listed};
 use capplan::plan::{
     LOOKBACK_30D, LadderSettings, MIN_HISTORY_DAYS, PolicyBacktest, PolicyError, PolicySettings,
-    Portfolio, PortfolioSettings, Risk, backtest_policy, history_before, plan_portfolio,
+    PolicyStrategy, Portfolio, PortfolioSettings, Risk, backtest_policy, history_before,
+    plan_portfolio,
 };
 use capplan::pricing::{Inventory, RateCard};
 use capplan::progress::Progress as _;
+use capplan::scenario::ScenarioFile;
 use capplan::series::{Granularity, UsageSeries};
 
 use super::args::{BacktestPlanArgs, InputArgs, PlanArgs, UsageError};
@@ -379,12 +382,70 @@ fn print_plan(out: &mut impl Write, p: &Portfolio, rows: &[Vec<String>]) -> std:
     Ok(())
 }
 
+/// The strategies of the plan file `path` for `--plan`, checked against `card`, and its
+/// `as_of` (what listed purchases' dates count from).
+fn plan_strategies(
+    path: &std::path::Path,
+    card: &RateCard,
+) -> Result<(Vec<PolicyStrategy>, Option<chrono::NaiveDate>)> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError(format!(
+            "--plan {}: {e}. Pass an existing TOML plan file (see data/demo/plan.toml)",
+            path.display()
+        ))
+    })?;
+    let plan = ScenarioFile::from_toml_str(&text, &path.display().to_string())
+        .map_err(|e| UsageError(e.to_string()))?;
+    for s in &plan.strategies {
+        if let Strategy::Purchases(list) = &s.kind {
+            check_listed(card, list).map_err(|e| {
+                let line = match &e {
+                    StrategyError::NotAnOffer { line, .. }
+                    | StrategyError::UnknownPool { line, .. }
+                    | StrategyError::BeforeStart { line, .. } => *line,
+                    StrategyError::OfferVanished(_) => s.line,
+                };
+                UsageError(format!(
+                    "{}:{line}: strategy {:?}: {e} (the rate card passed with --rates)",
+                    path.display(),
+                    s.name
+                ))
+            })?;
+        }
+    }
+    let strategies = plan
+        .strategies
+        .iter()
+        .map(|s| PolicyStrategy {
+            name: s.name.clone(),
+            strategy: s.kind.clone(),
+        })
+        .collect();
+    Ok((strategies, plan.as_of))
+}
+
+/// `lookback 30d` → `lookback_30d` (a CSV column).
+fn column(name: &str) -> String {
+    name.replace(' ', "_")
+}
+
+fn pct(c: Option<rust_decimal::Decimal>) -> String {
+    c.map_or_else(
+        || "-".to_owned(),
+        |c| format!("{}%", (c * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2)),
+    )
+}
+
 /// Runs `capplan backtest-plan` (the policy backtest, [`backtest_policy`]).
 pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
     let ext = match &args.out {
         Some(p) => Some(out_ext(p, &["json", "csv"])?),
         None => None,
     };
+    let outputs: Vec<&std::path::Path> = args.out.as_deref().into_iter().collect();
+    if let Some(p) = &args.plan {
+        refuse_inputs_as_outputs(std::iter::once(p.clone()), &outputs)?;
+    }
     let Inputs {
         card,
         inventory,
@@ -393,8 +454,12 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         &args.input,
         &args.rates,
         args.inventory.as_deref(),
-        &args.out.as_deref().into_iter().collect::<Vec<_>>(),
+        &outputs,
     )?;
+    let (strategies, list_anchor) = match &args.plan {
+        Some(p) => plan_strategies(p, &card)?,
+        None => (Vec::new(), None),
+    };
     let settings = PolicySettings {
         hours: args.horizon.steps(3600),
         decisions: args.decision.clone(),
@@ -405,12 +470,16 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
             cost_of_capital: args.cost_of_capital,
             ..PortfolioSettings::default()
         },
+        strategies,
+        list_anchor,
     };
     let bar = Bar::series();
     let result = backtest_policy(&card, &inventory, &series, &settings, &bar);
     bar.finish();
-    let PolicyBacktest { decisions, totals } =
-        result.map_err(|e| policy_error(e, "--decision", &args.horizon.text))?;
+    let backtest = result.map_err(|e| policy_error(e, "--decision", &args.horizon.text))?;
+    let PolicyBacktest { totals, decisions } = &backtest;
+    let rules: Vec<&str> = totals.lookback.iter().map(|r| r.name.as_str()).collect();
+    let strats: Vec<&str> = totals.strategies.iter().map(|r| r.name.as_str()).collect();
     let mut rows = Vec::new();
     let mut out = super::output::stdout();
     writeln!(
@@ -430,7 +499,7 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         "captured",
         "vs 30d"
     )?;
-    for d in &decisions {
+    for d in decisions {
         for p in &d.pools {
             let lb30 = p.lookback_cost(LOOKBACK_30D).map(|m| m.amount());
             let captured = p.savings_captured();
@@ -450,50 +519,73 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
                 lb30.map(|v| (v - p.capplan.amount()).round_dp(2).to_string())
                     .unwrap_or_else(|| "-".into())
             )?;
-            rows.push(vec![
+            let mut row = vec![
                 d.date.clone(),
                 p.pool.clone(),
                 p.on_demand.amount().to_string(),
                 p.capplan.amount().to_string(),
-                lb30.map(|v| v.to_string()).unwrap_or_default(),
-                p.hindsight.amount().to_string(),
-                captured.map(|c| format!("{c:.6}")).unwrap_or_default(),
-            ]);
+            ];
+            // A rule the pool did not plan is on demand there, as in the totals.
+            let rule_cost = |n: &str| {
+                p.lookback_cost(n)
+                    .map_or(p.on_demand.amount(), |m| m.amount())
+            };
+            row.extend(rules.iter().map(|n| rule_cost(n).to_string()));
+            row.extend(
+                rules
+                    .iter()
+                    .map(|n| (rule_cost(n) - p.capplan.amount()).to_string()),
+            );
+            row.push(p.hindsight.amount().to_string());
+            row.push(captured.map(|c| format!("{c:.6}")).unwrap_or_default());
+            row.extend(strats.iter().map(|n| {
+                p.strategies
+                    .iter()
+                    .find(|(s, _)| s == n)
+                    .map(|(_, m)| m.amount().to_string())
+                    .unwrap_or_default()
+            }));
+            rows.push(row);
         }
     }
-    let t = &totals;
+    let t = totals;
     writeln!(
         out,
-        "Total: on-demand {}, capplan {} (saves {}), lookback 30d {} (saves {}), hindsight {} (saves {}). Savings captured {}; margin over the 30-day lookback rule {}.",
+        "Total: on-demand {}, capplan {} (saves {}), hindsight {} (saves {}). Savings captured: capplan {}.",
         t.on_demand.round_dp(2),
         t.capplan.round_dp(2),
         (t.on_demand - t.capplan).round_dp(2),
-        t.lookback_30d.round_dp(2),
-        (t.on_demand - t.lookback_30d).round_dp(2),
         t.hindsight.round_dp(2),
         (t.on_demand - t.hindsight).round_dp(2),
-        t.savings_captured()
-            .map_or_else(|| "-".to_owned(), |c| c.to_string()),
-        (t.lookback_30d - t.capplan).round_dp(2)
+        pct(t.captured),
     )?;
+    for (what, list) in [("rule", &t.lookback), ("strategy", &t.strategies)] {
+        for r in list {
+            writeln!(
+                out,
+                "  {what} {}: cost {} (saves {}), captured {}; capplan's margin over it {}",
+                r.name,
+                r.cost.round_dp(2),
+                r.savings.round_dp(2),
+                pct(r.captured),
+                r.margin.round_dp(2)
+            )?;
+        }
+    }
     if let (Some(path), Some(ext)) = (&args.out, ext) {
         if ext == "json" {
-            export::write_json(path, &decisions).context("writing the policy backtest")?;
+            export::write_json(path, &backtest).context("writing the policy backtest")?;
         } else {
-            export::write_csv_table(
-                path,
-                &[
-                    "decision",
-                    "pool",
-                    "on_demand",
-                    "capplan",
-                    "lookback_30d",
-                    "hindsight",
-                    "savings_captured",
-                ],
-                &rows,
-            )
-            .context("writing the policy backtest")?;
+            let mut header: Vec<String> = ["decision", "pool", "on_demand", "capplan"]
+                .map(String::from)
+                .to_vec();
+            header.extend(rules.iter().map(|n| column(n)));
+            header.extend(rules.iter().map(|n| format!("margin_{}", column(n))));
+            header.push("hindsight".into());
+            header.push("savings_captured".into());
+            header.extend(strats.iter().map(|n| format!("strategy:{n}")));
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            export::write_csv_table(path, &header, &rows).context("writing the policy backtest")?;
         }
         writeln!(out, "Wrote {}", path.display())?;
     }
@@ -518,5 +610,6 @@ fn policy_error(e: PolicyError, flag: &str, horizon: &str) -> anyhow::Error {
         .into(),
         PolicyError::Forecast(e) => e.into(),
         PolicyError::Plan(e) => e.into(),
+        PolicyError::Strategy(e) => UsageError(format!("--plan: {e}")).into(),
     }
 }

@@ -76,7 +76,8 @@ pub use ladder::{
 pub use optimizer::PoolProblem;
 pub use policy::{
     Decision, LOOKBACK_30D, MIN_HISTORY_DAYS, PolicyBacktest, PolicyError, PolicySettings,
-    PolicyTotals, RealisedPool, backtest_policy, history_before, realised,
+    PolicyStrategy, PolicyTotals, RealisedPool, RuleTotals, backtest_policy, history_before,
+    realised,
 };
 pub(crate) use portfolio::offer_choices;
 pub use portfolio::{

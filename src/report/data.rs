@@ -277,6 +277,56 @@ pub struct MonthPoint {
     pub utilisation_pct: f64,
 }
 
+/// One decision date of the policy backtest (or the total over them): what the purchases
+/// made then cost on what actually happened in the window after it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceRow {
+    /// The decision date; `None` on the total row.
+    pub date: Option<NaiveDate>,
+    /// Everything on demand.
+    pub on_demand: Money,
+    /// The recommended strategy's purchases + on demand for the rest.
+    pub capplan: Money,
+    /// Its savings ÷ the hindsight optimum's savings, to 4 places.
+    pub captured: Option<Decimal>,
+    /// The hindsight optimum (the optimizer run on the actual demand).
+    pub hindsight: Money,
+    /// Per lookback rule (7, 30, 60 days): its cost, its share of the hindsight savings and
+    /// capplan's margin over it (rule − capplan; positive = capplan cheaper).
+    pub rules: Vec<EvidenceRule>,
+}
+
+/// A lookback rule beside the recommended strategy in one [`EvidenceRow`].
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceRule {
+    /// `lookback 30d`.
+    pub name: String,
+    /// Its realised cost.
+    pub cost: Money,
+    /// Its savings ÷ the hindsight optimum's savings, to 4 places.
+    pub captured: Option<Decimal>,
+    /// Its cost − the recommended strategy's cost.
+    pub margin: Money,
+}
+
+/// The policy backtest of the recommended strategy, or why the report has none.
+#[derive(Debug, Clone, Serialize)]
+pub enum Evidence {
+    /// The backtest ran.
+    Shown {
+        /// The strategy replayed (the primary `recommended` strategy).
+        strategy: String,
+        /// The evaluation window after each decision date (`1y`).
+        window: String,
+        /// Per decision date, in date order.
+        decisions: Vec<EvidenceRow>,
+        /// Summed over the decision dates.
+        total: EvidenceRow,
+    },
+    /// Why there is no backtest (a sentence).
+    Absent(String),
+}
+
 /// Everything the report shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportData {
@@ -334,6 +384,8 @@ pub struct ReportData {
     pub recommendations: Vec<Recommendation>,
     /// Monthly figures of the primary strategy on base demand.
     pub months: Vec<MonthPoint>,
+    /// The policy backtest of the recommended strategy on the history.
+    pub evidence: Evidence,
     /// Warnings of the run (unmatched events, quarters beyond the horizon, ...).
     pub warnings: Vec<String>,
 }

@@ -23,8 +23,9 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 
 pub use data::{
-    AnomalyRow, DataQuality, GroupQuarterRow, InputFile, MatrixCell, MonthPoint, PoolUsage,
-    PoolView, QuarterRow, Recommendation, ReportData, SeriesForecast, fmt_units,
+    AnomalyRow, DataQuality, Evidence, EvidenceRow, EvidenceRule, GroupQuarterRow, InputFile,
+    MatrixCell, MonthPoint, PoolUsage, PoolView, QuarterRow, Recommendation, ReportData,
+    SeriesForecast, fmt_units,
 };
 pub use html::{escape, render_html, render_index, summary_sentence};
 pub use tables::Table;

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use super::data::{ReportData, fmt_units};
+use super::data::{Evidence, ReportData, fmt_units};
 use crate::export;
 use crate::money::Money;
 
@@ -136,6 +136,60 @@ fn t(s: impl Into<String>) -> Cell {
 
 fn on(x: Option<usize>) -> Cell {
     x.map_or(Cell::Empty, |v| Cell::Int(v as i64))
+}
+
+/// The policy backtest of the recommended strategy: one row per decision date and a `total`
+/// row (no rows when the report has no backtest).
+fn policy_backtest(d: &ReportData) -> Table {
+    let mut rows = Vec::new();
+    if let Evidence::Shown {
+        decisions, total, ..
+    } = &d.evidence
+    {
+        for r in decisions.iter().chain(std::iter::once(total)) {
+            let mut row = vec![
+                t(r.date.map_or_else(|| "total".to_owned(), |d| d.to_string())),
+                m(r.on_demand),
+                m(r.capplan),
+                r.captured.map_or(Cell::Empty, Cell::Money),
+                m(r.hindsight),
+            ];
+            // The baselines' windows (the columns below); the report imports no plan type.
+            for days in [7, 30, 60] {
+                let rule = r
+                    .rules
+                    .iter()
+                    .find(|x| x.name == format!("lookback {days}d"));
+                row.push(om(rule.map(|x| x.cost)));
+                row.push(
+                    rule.and_then(|x| x.captured)
+                        .map_or(Cell::Empty, Cell::Money),
+                );
+                row.push(om(rule.map(|x| x.margin)));
+            }
+            rows.push(row);
+        }
+    }
+    Table {
+        name: "policy_backtest",
+        columns: vec![
+            "decision",
+            "on_demand",
+            "strategy_cost",
+            "captured",
+            "hindsight",
+            "lookback_7d",
+            "captured_7d",
+            "margin_7d",
+            "lookback_30d",
+            "captured_30d",
+            "margin_30d",
+            "lookback_60d",
+            "captured_60d",
+            "margin_60d",
+        ],
+        rows,
+    }
 }
 
 /// Every table of a report, in report order.
@@ -287,6 +341,7 @@ pub(super) fn tables(d: &ReportData) -> Vec<Table> {
             })
             .collect(),
     });
+    out.push(policy_backtest(d));
     out.push(Table {
         name: "recommendations",
         columns: vec![

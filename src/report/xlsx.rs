@@ -1,5 +1,5 @@
-//! The finance workbook: the quarterly plan, the budget groups, the recommendations and the
-//! scenario matrix as sheets (rust_xlsxwriter). Amounts are numeric cells with a currency
+//! The finance workbook: the quarterly plan, the budget groups, the recommendations, the
+//! scenario matrix and the policy backtest as sheets (rust_xlsxwriter). Amounts are numeric cells with a currency
 //! format (spreadsheets store doubles; the exact amounts are in the CSV and JSON exports);
 //! text is always written as text, never as a formula. The document's creation date is the
 //! run's `as_of`, so the file is byte-identical for the same inputs.
@@ -44,6 +44,7 @@ pub(super) fn workbook(d: &ReportData) -> Result<Vec<u8>, ReportError> {
         ("budget_groups", "Budget groups"),
         ("recommendations", "Recommendations"),
         ("scenario_matrix", "Scenario matrix"),
+        ("policy_backtest", "Policy backtest"),
     ];
     let all = tables(d);
     for (name, title) in wanted {
@@ -71,7 +72,7 @@ pub(super) fn workbook(d: &ReportData) -> Result<Vec<u8>, ReportError> {
                     }
                     Cell::Money(m) => {
                         let v = m.to_string().parse::<f64>().unwrap_or(0.0);
-                        if col == "esr" {
+                        if col == "esr" || col.starts_with("captured") {
                             ws.write_number_with_format(r, c, v, &pct).map_err(xerr)?;
                         } else {
                             ws.write_number_with_format(r, c, v, &money).map_err(xerr)?;

@@ -20,10 +20,14 @@
 //!    budget groups.
 //! 5. `views`: the pools' waterline views, the recommendations with their rationale, the
 //!    monthly savings/coverage and the display series' forecasts.
+//! 6. `evidence`: the policy backtest of the recommended strategy on the history before
+//!    `as_of` (quarterly decisions, each realised on the year after it), when the history
+//!    allows.
 //!
 //! The result is a [`ReportData`]: the report stage only renders it.
 
 mod error;
+mod evidence;
 mod inputs;
 mod matrix;
 mod pools;
@@ -117,6 +121,8 @@ pub fn execute(
         &mut warnings,
     )?;
     warnings.extend(pools::unplanned_purchases(&inp, &strategies, &skipped));
+    let evidence =
+        evidence::evidence(&inp, &forecasts.history, frame.start, primary_idx, progress)?;
     let spend = inputs::spend_history(&bill, &runs, &inp.card, frame.start)?;
     let other = quarters::other_spend(&spend, &inp, &frame, &fsettings, progress)?;
     let currency = inp.currency;
@@ -205,6 +211,7 @@ pub fn execute(
         group_budgets: group_rows,
         recommendations,
         months,
+        evidence,
         warnings,
     })
 }

@@ -11,6 +11,7 @@
 //! `tests/proptest-regressions/<module>.txt` (its default `SourceParallel` persistence next to
 //! the folder holding this `main.rs`).
 
+mod backtest_plan_cli;
 mod bad_input;
 mod browser;
 mod cli;

@@ -6,7 +6,7 @@
 //! This module holds the page skeleton (head, header, navigation), the CSS, the
 //! Content-Security-Policy, escaping, number formatting and the table/figure writer; each
 //! section of the page is rendered by its own submodule, in page order: [`summary`],
-//! [`quarterly`], [`scenarios`], [`recommendations`], [`forecasts`], [`anomalies`],
+//! [`quarterly`], [`scenarios`], [`recommendations`], [`evidence`], [`forecasts`], [`anomalies`],
 //! [`quality`], [`method`]. [`index`] renders a report directory's `index.html`.
 
 use std::fmt::Write as _;
@@ -18,6 +18,7 @@ use super::{ReportData, ReportError, fmt_amount};
 use crate::money::Money;
 
 mod anomalies;
+mod evidence;
 mod forecasts;
 mod index;
 mod method;
@@ -272,12 +273,13 @@ pub fn render_html(d: &ReportData) -> Result<String, ReportError> {
         escape(&d.plan_file),
         env!("CARGO_PKG_VERSION")
     );
-    p.raw("<nav><a href=\"#summary\">Summary</a><a href=\"#quarterly-plan\">Quarterly plan</a><a href=\"#scenarios\">Scenarios</a><a href=\"#recommendations\">Recommendations</a><a href=\"#forecasts\">Forecasts</a><a href=\"#anomalies\">Anomalies &amp; saturation</a><a href=\"#data-quality\">Data quality</a><a href=\"#method\">Method</a></nav><main>");
+    p.raw("<nav><a href=\"#summary\">Summary</a><a href=\"#quarterly-plan\">Quarterly plan</a><a href=\"#scenarios\">Scenarios</a><a href=\"#recommendations\">Recommendations</a><a href=\"#evidence\">Evidence</a><a href=\"#forecasts\">Forecasts</a><a href=\"#anomalies\">Anomalies &amp; saturation</a><a href=\"#data-quality\">Data quality</a><a href=\"#method\">Method</a></nav><main>");
 
     summary::section(&mut p, d, &summary);
     quarterly::section(&mut p, d, &ccy);
     scenarios::section(&mut p, d, &ccy);
     recommendations::section(&mut p, d, &ccy);
+    evidence::section(&mut p, d);
     forecasts::section(&mut p, d);
     anomalies::section(&mut p, d);
     quality::section(&mut p, d);

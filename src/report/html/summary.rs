@@ -12,6 +12,9 @@ pub(super) fn section(p: &mut Page, d: &ReportData, summary: &str) {
     let cur = &d.currency;
     p.raw("<section id=\"summary\"><h2>Executive summary</h2>");
     let _ = write!(p.out, "<p class=\"lead\">{}</p>", escape(summary));
+    if let Some(s) = super::evidence::evidence_sentence(d) {
+        let _ = write!(p.out, "<p>{}</p>", escape(&s));
+    }
     let prim = d
         .matrix
         .iter()
