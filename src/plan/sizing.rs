@@ -169,8 +169,10 @@ pub fn pool_event_effect(pool: &Pool, forecasts: &[DemandForecast]) -> EventEffe
 
 /// Evidence from a pool's peers: pools that differ from it in exactly one match dimension
 /// (the same instance type in other regions, say). When most peers along a dimension have
-/// collapsed while this pool has not risen, the pool is likely next (a migration away from a
-/// type, region by region): its floor and trust are scaled down by the collapsed share.
+/// collapsed while this pool has neither risen nor fallen with them (its last 4 weeks at least
+/// 60 % of its highest 4 weeks), the pool is likely next (a migration away from a type, region
+/// by region): its floor and trust are scaled down by the collapsed share. A drop the pool
+/// shares (the end of a season, a spike passing) is no evidence of a migration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PeerSignal {
     /// The dimension the peers differ in (`None`: no peer collapsed).
@@ -216,9 +218,11 @@ pub fn peer_signals(card: &crate::pricing::RateCard, histories: &[Vec<f64>]) -> 
     let mut out = Vec::with_capacity(pools.len());
     for (i, p) in pools.iter().enumerate() {
         let mut best = PeerSignal::default();
-        let rising = levels[i].is_none_or(|(recent, _, mean)| recent > 1.1 * mean);
+        // Only a pool that has neither risen nor dropped with its peers carries their signal.
+        let steady = levels[i]
+            .is_some_and(|(recent, peak, mean)| recent <= 1.1 * mean && recent >= 0.6 * peak);
         let rules = p.match_rule().rules();
-        if !rising {
+        if steady {
             for dim in rules.keys() {
                 let mut peers = 0;
                 let mut down = Vec::new();

@@ -282,6 +282,15 @@ fn a_migration_under_way_elsewhere_is_evidence_for_the_pool() {
     // same-region peer rose, and its same-type peers are steady).
     assert!(signals[0].collapsed.is_empty());
     assert!(signals[3].collapsed.is_empty());
+    // A drop every pool shares (a season ending) is no migration: no signal.
+    let season: Vec<f64> = (0..weeks)
+        .map(|t| if t < 24 * 168 { 40.0 } else { 8.0 })
+        .collect();
+    let shared = peer_signals(
+        &card,
+        &[season.clone(), season.clone(), season.clone(), season],
+    );
+    assert!(shared.iter().all(|s| s.collapsed.is_empty()), "{shared:?}");
     // The signal halves the floor and the trust.
     let hist = vec![10.0; 28 * 24];
     let s = SizingSettings::default();
