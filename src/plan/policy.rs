@@ -95,58 +95,103 @@ pub fn realised(
             )));
         };
         let demand = actual_demand(pool, actuals, start, hours)?;
-        let existing = inventory.coverage(pool.id(), start, hours);
-        let (offers, _) = offer_choices(card, pool, finance.annual_cost_of_capital)?;
-        let pricing = Pricing {
-            currency: pool.currency(),
-            on_demand_hourly: pool.on_demand_rate(),
-            offers,
+        out.push(realise_pool(
+            card,
+            inventory,
+            pool,
+            Some(r),
+            demand,
+            start,
+            finance,
+        )?);
+    }
+    // A pool the decision could not plan (no history yet) bought nothing; where its series
+    // cover the window and it had demand, it is realised so that nothing is left out of the
+    // totals (every policy is on demand there; the hindsight optimum may buy).
+    for s in &portfolio.skipped {
+        let Some(pool) = card.pool(&s.pool) else {
+            continue;
         };
-        let actual_term_average = if demand.is_empty() {
-            0.0
-        } else {
-            demand.iter().sum::<f64>() / demand.len() as f64
+        let Ok(demand) = actual_demand(pool, actuals, start, hours) else {
+            continue;
         };
-        let actual = Demand::single(demand);
-        let problem = PoolProblem::new(&actual, &existing, &pricing)?;
-        let levels = Levels {
-            three_year: r.plan.three_year,
-            one_year: r.plan.one_year.clone(),
-        };
-        let mine = problem.evaluate(Risk::Balanced, &levels, finance)?;
-        let mut lookback = Vec::new();
-        for b in &r.baselines {
-            if let Some(rec) = &b.recommendation {
-                let l = problem.levels_for_lookback(rec, true)?;
-                let e = problem.evaluate(Risk::Balanced, &l, finance)?;
-                lookback.push((b.name.clone(), e.expected_cost));
-            }
+        if demand.iter().any(|d| *d > 0.0) {
+            let mut r = realise_pool(card, inventory, pool, None, demand, start, finance)?;
+            r.rationale = format!("Not planned at the decision date: {}.", s.reason);
+            out.push(r);
         }
-        let whole_units = r.plan.purchases.iter().all(|p| p.quantity.fract() == 0.0);
-        let best = optimize(
-            &actual,
-            &existing,
-            &pricing,
-            &PlanOptions {
-                risk: Risk::Balanced,
-                whole_units,
-                finance: finance.clone(),
-            },
-        )?;
-        out.push(RealisedPool {
-            pool: r.pool.clone(),
-            hours,
-            on_demand: mine.on_demand_cost,
-            capplan: mine.expected_cost,
-            lookback,
-            hindsight: best.expected_cost,
-            strategies: Vec::new(),
-            planned_term_average: r.sizing.evidence.as_ref().map(|e| e.term_average),
-            actual_term_average,
-            rationale: r.sizing.rationale.clone(),
-        });
     }
     Ok(out)
+}
+
+/// One pool realised on its actual `demand` from `start`: the decision `r`'s levels and
+/// lookback recommendations (nothing bought without a decision), and the hindsight optimum.
+fn realise_pool(
+    card: &RateCard,
+    inventory: &Inventory,
+    pool: &crate::pricing::Pool,
+    r: Option<&PoolResult>,
+    demand: Vec<f64>,
+    start: chrono::DateTime<chrono::Utc>,
+    finance: &FinanceParams,
+) -> Result<RealisedPool, PlanError> {
+    let hours = demand.len();
+    let existing = inventory.coverage(pool.id(), start, hours);
+    let (offers, _) = offer_choices(card, pool, finance.annual_cost_of_capital)?;
+    let pricing = Pricing {
+        currency: pool.currency(),
+        on_demand_hourly: pool.on_demand_rate(),
+        offers,
+    };
+    let actual_term_average = if demand.is_empty() {
+        0.0
+    } else {
+        demand.iter().sum::<f64>() / demand.len() as f64
+    };
+    let actual = Demand::single(demand);
+    let problem = PoolProblem::new(&actual, &existing, &pricing)?;
+    let whole_units = r.is_none_or(|r| r.plan.purchases.iter().all(|p| p.quantity.fract() == 0.0));
+    let best = optimize(
+        &actual,
+        &existing,
+        &pricing,
+        &PlanOptions {
+            risk: Risk::Balanced,
+            whole_units,
+            finance: finance.clone(),
+        },
+    )?;
+    let levels = match r {
+        Some(r) => Levels {
+            three_year: r.plan.three_year,
+            one_year: r.plan.one_year.clone(),
+        },
+        None => Levels {
+            three_year: 0.0,
+            one_year: vec![0.0; best.one_year.len()],
+        },
+    };
+    let mine = problem.evaluate(Risk::Balanced, &levels, finance)?;
+    let mut lookback = Vec::new();
+    for b in r.map_or(&[][..], |r| r.baselines.as_slice()) {
+        if let Some(rec) = &b.recommendation {
+            let l = problem.levels_for_lookback(rec, true)?;
+            let e = problem.evaluate(Risk::Balanced, &l, finance)?;
+            lookback.push((b.name.clone(), e.expected_cost));
+        }
+    }
+    Ok(RealisedPool {
+        pool: pool.id().to_owned(),
+        hours,
+        on_demand: mine.on_demand_cost,
+        capplan: mine.expected_cost,
+        lookback,
+        hindsight: best.expected_cost,
+        strategies: Vec::new(),
+        planned_term_average: r.and_then(|r| r.sizing.evidence.as_ref().map(|e| e.term_average)),
+        actual_term_average,
+        rationale: r.map_or_else(String::new, |r| r.sizing.rationale.clone()),
+    })
 }
 
 /// The actual demand of `pool` (pool units per hour) over `[start, start + hours)`.

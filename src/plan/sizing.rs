@@ -20,10 +20,10 @@
 //!    term average fell short of its projection in the backtests): a forecast that has been
 //!    wrong by 25 % keeps half of them.
 //! 4. **Peers.** Pools that differ in exactly one match dimension (the same type in other
-//!    regions) are the pool's peers; when some have collapsed (last 4 weeks below 30 % of
-//!    their highest 4 weeks in the half year) while this pool has not risen, floor and trust
-//!    are scaled by the share that did not ([`PeerSignal`]): a migration under way elsewhere
-//!    is evidence for this pool.
+//!    regions) are the pool's peers; when some have fallen (last 4 weeks at least 30 % below
+//!    their highest 4 weeks in the half year) while this pool has neither risen nor fallen
+//!    with them, floor and trust are scaled by one minus the peers' mean fall ([`PeerSignal`]):
+//!    a migration under way or done elsewhere is evidence for this pool.
 //! 5. **The provider's rule in two worlds.** The 30-day lookback recommendation, bounded by
 //!    the same rules, is evaluated beside the bounded optimum on the same paths (risk
 //!    objective) and on the last four weeks of demand repeated over the horizon (the world in
@@ -168,34 +168,40 @@ pub fn pool_event_effect(pool: &Pool, forecasts: &[DemandForecast]) -> EventEffe
 }
 
 /// Evidence from a pool's peers: pools that differ from it in exactly one match dimension
-/// (the same instance type in other regions, say). When most peers along a dimension have
-/// collapsed while this pool has neither risen nor fallen with them (its last 4 weeks at least
-/// 60 % of its highest 4 weeks), the pool is likely next (a migration away from a type, region
-/// by region): its floor and trust are scaled down by the collapsed share. A drop the pool
-/// shares (the end of a season, a spike passing) is no evidence of a migration.
+/// (the same instance type in other regions, say). When peers along a dimension have fallen
+/// (their last 4 weeks at least [`PEER_FALL`] below their highest 4 weeks of the half year)
+/// while this pool has neither grown (its last 4 weeks at most 30 % above its lowest 4 weeks
+/// of the half year: the destination of a migration grows as its peers fall) nor fallen with
+/// them (its last 4 weeks at least 60 % of its highest 4 weeks), the pool is likely next (a migration away from a type, region by
+/// region, done or under way): its floor and trust are scaled by one minus the peers' mean
+/// fall (a peer that did not fall counts as 0). A drop the pool shares (the end of a season, a
+/// spike passing) is no evidence of a migration.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct PeerSignal {
-    /// The dimension the peers differ in (`None`: no peer collapsed).
+    /// The dimension the peers differ in (`None`: no peer fell).
     pub dimension: Option<String>,
     /// Peers along that dimension with demand in the last half year.
     pub peers: usize,
-    /// Those that collapsed (last 4 weeks below 30 % of their highest 4 weeks in the half
-    /// year), by pool id.
-    pub collapsed: Vec<String>,
+    /// Those that fell, by pool id, with their fall (1 − last 4 weeks ÷ highest 4 weeks).
+    pub fallen: Vec<(String, f64)>,
 }
 
+/// How far a peer's last 4 weeks must be below its highest 4 weeks of the half year to count
+/// as fallen.
+pub const PEER_FALL: f64 = 0.3;
+
 impl PeerSignal {
-    /// Share of the peers that collapsed (0 without peers).
+    /// The peers' mean fall (0 without peers): what the floor and trust lose.
     pub fn share(&self) -> f64 {
         if self.peers == 0 {
             0.0
         } else {
-            self.collapsed.len() as f64 / self.peers as f64
+            self.fallen.iter().map(|(_, f)| f).sum::<f64>() / self.peers as f64
         }
     }
 }
 
-/// Last-4-week mean and highest 4-week mean of the last 26 weeks, and the 26-week mean.
+/// Last-4-week mean, and the highest and lowest 4-week means of the last 26 weeks.
 fn recent_levels(hist: &[f64]) -> Option<(f64, f64, f64)> {
     let w = crate::forecast::longrun::weekly_means(hist);
     if w.len() < 8 {
@@ -205,7 +211,8 @@ fn recent_levels(hist: &[f64]) -> Option<(f64, f64, f64)> {
     let mean4 = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     let recent = mean4(&tail[tail.len() - 4..]);
     let peak = tail.windows(4).map(mean4).fold(0.0, f64::max);
-    Some((recent, peak, mean4(tail)))
+    let trough = tail.windows(4).map(mean4).fold(f64::INFINITY, f64::min);
+    Some((recent, peak, trough))
 }
 
 /// The peer signal of every pool of `card` (in card order) from the pools' hourly histories
@@ -213,14 +220,19 @@ fn recent_levels(hist: &[f64]) -> Option<(f64, f64, f64)> {
 pub fn peer_signals(card: &crate::pricing::RateCard, histories: &[Vec<f64>]) -> Vec<PeerSignal> {
     let pools = card.pools();
     let levels: Vec<Option<(f64, f64, f64)>> = histories.iter().map(|h| recent_levels(h)).collect();
-    let collapsed =
-        |j: usize| levels[j].is_some_and(|(recent, peak, _)| peak > 0.0 && recent < 0.3 * peak);
+    let fall = |j: usize| {
+        levels[j]
+            .filter(|(_, peak, _)| *peak > 0.0)
+            .map(|(recent, peak, _)| (1.0 - recent / peak).clamp(0.0, 1.0))
+            .filter(|f| *f >= PEER_FALL)
+    };
     let mut out = Vec::with_capacity(pools.len());
     for (i, p) in pools.iter().enumerate() {
         let mut best = PeerSignal::default();
-        // Only a pool that has neither risen nor dropped with its peers carries their signal.
+        // Only a pool that has neither dropped with its peers nor grown in the half year (the
+        // destination of a migration grows as its peers fall) carries their signal.
         let steady = levels[i]
-            .is_some_and(|(recent, peak, mean)| recent <= 1.1 * mean && recent >= 0.6 * peak);
+            .is_some_and(|(recent, peak, trough)| recent <= 1.3 * trough && recent >= 0.6 * peak);
         let rules = p.match_rule().rules();
         if steady {
             for dim in rules.keys() {
@@ -237,16 +249,16 @@ pub fn peer_signals(card: &crate::pricing::RateCard, histories: &[Vec<f64>]) -> 
                         continue;
                     }
                     peers += 1;
-                    if collapsed(j) {
-                        down.push(q.id().to_owned());
+                    if let Some(f) = fall(j) {
+                        down.push((q.id().to_owned(), f));
                     }
                 }
                 let cand = PeerSignal {
                     dimension: Some(dim.clone()),
                     peers,
-                    collapsed: down,
+                    fallen: down,
                 };
-                if !cand.collapsed.is_empty() && cand.share() > best.share() {
+                if !cand.fallen.is_empty() && cand.share() > best.share() {
                     best = cand;
                 }
             }
@@ -628,12 +640,17 @@ pub fn rationale(n: &SizingNote, settings: &SizingSettings) -> String {
             n.event_rise, n.event_fall
         ));
     }
-    if let (Some(dim), false) = (&n.peers.dimension, n.peers.collapsed.is_empty()) {
+    if let (Some(dim), false) = (&n.peers.dimension, n.peers.fallen.is_empty()) {
         s.push_str(&format!(
-            "{} of {} pools with another {dim} have collapsed ({}): floor and trust scaled by {:.0} %. ",
-            n.peers.collapsed.len(),
+            "{} of {} pools with another {dim} have fallen ({}): floor and trust scaled by {:.0} %. ",
+            n.peers.fallen.len(),
             n.peers.peers,
-            n.peers.collapsed.join(", "),
+            n.peers
+                .fallen
+                .iter()
+                .map(|(id, f)| format!("{id} by {:.0} %", f * 100.0))
+                .collect::<Vec<_>>()
+                .join(", "),
             (1.0 - n.peers.share()) * 100.0
         ));
     }

@@ -271,17 +271,63 @@ fn a_migration_under_way_elsewhere_is_evidence_for_the_pool() {
     let arrived: Vec<f64> = (0..weeks)
         .map(|t| if t < 20 * 168 { 0.0 } else { 10.0 })
         .collect();
-    let signals = peer_signals(&card, &[gone, steady.clone(), steady, arrived]);
-    // old-b and old-c: one of their two peers of the same type elsewhere has collapsed.
+    let signals = peer_signals(
+        &card,
+        &[gone.clone(), steady.clone(), steady.clone(), arrived],
+    );
+    // old-b and old-c: one of their two peers of the same type elsewhere fell by 95 %.
     for i in [1, 2] {
         assert_eq!(signals[i].dimension.as_deref(), Some("region"));
-        assert_eq!(signals[i].collapsed, vec!["old-a".to_owned()]);
-        assert!((signals[i].share() - 0.5).abs() < 1e-12);
+        assert_eq!(signals[i].fallen.len(), 1);
+        assert_eq!(signals[i].fallen[0].0, "old-a");
+        assert!((signals[i].fallen[0].1 - 0.95).abs() < 1e-12);
+        assert!((signals[i].share() - 0.475).abs() < 1e-12);
     }
-    // The collapsed pool itself and the rising new type carry no signal (old-a's only
+    // The fallen pool itself and the rising new type carry no signal (old-a's only
     // same-region peer rose, and its same-type peers are steady).
-    assert!(signals[0].collapsed.is_empty());
-    assert!(signals[3].collapsed.is_empty());
+    assert!(signals[0].fallen.is_empty());
+    assert!(signals[3].fallen.is_empty());
+    // The signal scales the floor and the trust by what the peers kept.
+    let hist = vec![10.0; 28 * 24];
+    let s = SizingSettings::default();
+    let ev = evidence(0.0, 1.0);
+    let b = Bounds::new(&hist, 0.4, Some(&ev), &EventEffect::none(), &signals[1], &s);
+    assert!((b.floor - 5.25).abs() < 1e-9, "{}", b.floor);
+    assert!((b.trust - 0.525).abs() < 1e-12);
+
+    // A migration under way: region a's old type is half gone. It counts by its fall.
+    let halfway: Vec<f64> = (0..weeks)
+        .map(|t| {
+            if t < 24 * 168 {
+                10.0
+            } else {
+                10.0 - 5.0 * (t - 24 * 168 + 1) as f64 / (6 * 168) as f64
+            }
+        })
+        .collect();
+    let under_way = peer_signals(
+        &card,
+        &[halfway, steady.clone(), steady.clone(), steady.clone()],
+    );
+    let f = under_way[1].fallen.first().map(|p| p.1).unwrap_or(0.0);
+    assert!(f > 0.3 && f < 0.5, "{under_way:?}");
+    assert!((under_way[1].share() - f / 2.0).abs() < 1e-12);
+    // The new type in region a, steady since it arrived, is where old-a went: no signal.
+    let settled: Vec<f64> = (0..weeks)
+        .map(|t| if t < 10 * 168 { 0.0 } else { 10.0 })
+        .collect();
+    let after = peer_signals(
+        &card,
+        &[gone.clone(), steady.clone(), steady.clone(), settled],
+    );
+    assert!(after[3].fallen.is_empty(), "{after:?}");
+    // A peer 20 % down is noise, not a migration.
+    let dip: Vec<f64> = (0..weeks)
+        .map(|t| if t < 26 * 168 { 10.0 } else { 8.0 })
+        .collect();
+    let noise = peer_signals(&card, &[dip, steady.clone(), steady.clone(), steady]);
+    assert!(noise.iter().all(|s| s.fallen.is_empty()), "{noise:?}");
+
     // A drop every pool shares (a season ending) is no migration: no signal.
     let season: Vec<f64> = (0..weeks)
         .map(|t| if t < 24 * 168 { 40.0 } else { 8.0 })
@@ -290,12 +336,5 @@ fn a_migration_under_way_elsewhere_is_evidence_for_the_pool() {
         &card,
         &[season.clone(), season.clone(), season.clone(), season],
     );
-    assert!(shared.iter().all(|s| s.collapsed.is_empty()), "{shared:?}");
-    // The signal halves the floor and the trust.
-    let hist = vec![10.0; 28 * 24];
-    let s = SizingSettings::default();
-    let ev = evidence(0.0, 1.0);
-    let b = Bounds::new(&hist, 0.4, Some(&ev), &EventEffect::none(), &signals[1], &s);
-    assert_eq!(b.floor, 5.0);
-    assert!((b.trust - 0.5).abs() < 1e-12);
+    assert!(shared.iter().all(|s| s.fallen.is_empty()), "{shared:?}");
 }

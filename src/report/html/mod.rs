@@ -96,7 +96,9 @@ fn pct(x: f64) -> String {
 
 fn dec_pct(d: Option<Decimal>) -> String {
     d.map_or("—".into(), |x| {
-        format!("{} %", (x * Decimal::from(100)).round_dp(1).normalize())
+        let mut v = (x * Decimal::from(100)).round_dp(1);
+        v.rescale(1);
+        format!("{v} %")
     })
 }
 
