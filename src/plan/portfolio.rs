@@ -226,28 +226,48 @@ pub fn plan_portfolio(
     }
     card.check_disjoint(forecasts.iter().map(|f| (&f.key, f.unit.as_str())))
         .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
-    let mut pools = Vec::new();
-    let mut skipped = Vec::new();
-    let mut peers = card_peer_signals(card, history).into_iter();
-    for pool in card.pools() {
-        let peers = peers.next().unwrap_or_default();
+    plan_each(card, inventory, history, start, settings, |pool, peers| {
         let Some((demand, series)) = pool_demand(pool, forecasts, settings.paths, settings.seed)?
         else {
-            skipped.push(Skipped {
-                pool: pool.id().to_owned(),
-                reason: format!(
-                    "no usage series matches it (unit {}); spend-based pools need a cost series",
-                    pool.series_unit().unwrap_or("any")
-                ),
-            });
-            continue;
+            return Ok(Err(format!(
+                "no usage series matches it (unit {}); spend-based pools need a cost series",
+                pool.series_unit().unwrap_or("any")
+            )));
         };
-        let demand = PoolDemand {
+        Ok(Ok(PoolDemand {
             forecast: Some(demand),
             events: pool_event_effect(pool, forecasts),
             hours,
             series,
             peers,
+        }))
+    })
+}
+
+/// Plan every pool of `card` in card order on the demand `demand_of` gives it (with the pool's
+/// peer signal from `history`), or skip it for the reason it gives.
+fn plan_each(
+    card: &RateCard,
+    inventory: &Inventory,
+    history: &[UsageSeries],
+    start: chrono::DateTime<chrono::Utc>,
+    settings: &PortfolioSettings,
+    mut demand_of: impl FnMut(&Pool, PeerSignal) -> Result<Result<PoolDemand, String>, PlanError>,
+) -> Result<Portfolio, PlanError> {
+    let mut pools = Vec::new();
+    let mut skipped = Vec::new();
+    let mut peers = card_peer_signals(card, history).into_iter();
+    for pool in card.pools() {
+        let peers = peers.next().unwrap_or_default();
+        let demand = match demand_of(pool, peers)? {
+            Ok(d) => d,
+            Err(reason) => {
+                skipped.push(Skipped {
+                    pool: pool.id().to_owned(),
+                    reason,
+                });
+                continue;
+            }
         };
         match plan_pool(card, pool, inventory, demand, start, history, settings)? {
             Ok(r) => pools.push(r),
@@ -274,37 +294,24 @@ pub fn plan_portfolio_from_history(
 ) -> Result<Portfolio, PlanError> {
     card.check_disjoint(history.iter().map(|s| (&s.key, s.unit.as_str())))
         .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
-    let mut pools = Vec::new();
-    let mut skipped = Vec::new();
-    let mut peers = card_peer_signals(card, history).into_iter();
-    for pool in card.pools() {
-        let peers = peers.next().unwrap_or_default();
+    plan_each(card, inventory, history, start, settings, |pool, peers| {
         let series: Vec<String> = series_in_pool(pool, history)
             .map(|s| s.key.to_string())
             .collect();
         if series.is_empty() {
-            skipped.push(Skipped {
-                pool: pool.id().to_owned(),
-                reason: format!(
-                    "no usage series matches it (unit {})",
-                    pool.series_unit().unwrap_or("any")
-                ),
-            });
-            continue;
+            return Ok(Err(format!(
+                "no usage series matches it (unit {})",
+                pool.series_unit().unwrap_or("any")
+            )));
         }
-        let demand = PoolDemand {
+        Ok(Ok(PoolDemand {
             forecast: None,
             events: EventEffect::none(),
             hours,
             series,
             peers,
-        };
-        match plan_pool(card, pool, inventory, demand, start, history, settings)? {
-            Ok(r) => pools.push(r),
-            Err(s) => skipped.push(s),
-        }
-    }
-    Ok(Portfolio { pools, skipped })
+        }))
+    })
 }
 
 /// The peer signal of every pool of `card`, in card order, from the hourly `history`.

@@ -21,8 +21,8 @@
 //!    wrong by 25 % keeps half of them.
 //! 4. **Peers.** Pools that differ in exactly one match dimension (the same type in other
 //!    regions) are the pool's peers; when some have fallen (last 4 weeks at least 30 % below
-//!    their highest 4 weeks in the half year) while this pool has neither risen nor fallen
-//!    with them, floor and trust are scaled by one minus the peers' mean fall ([`PeerSignal`]):
+//!    their usual level, the median week of the half year before) while this pool has neither
+//!    grown nor fallen with them, floor and trust are scaled by one minus the peers' mean fall ([`PeerSignal`]):
 //!    a migration under way or done elsewhere is evidence for this pool.
 //! 5. **The provider's rule in two worlds.** The 30-day lookback recommendation, bounded by
 //!    the same rules, is evaluated beside the bounded optimum on the same paths (risk
@@ -169,10 +169,11 @@ pub fn pool_event_effect(pool: &Pool, forecasts: &[DemandForecast]) -> EventEffe
 
 /// Evidence from a pool's peers: pools that differ from it in exactly one match dimension
 /// (the same instance type in other regions, say). When peers along a dimension have fallen
-/// (their last 4 weeks at least [`PEER_FALL`] below their highest 4 weeks of the half year)
-/// while this pool has neither grown (its last 4 weeks at most 30 % above its lowest 4 weeks
-/// of the half year: the destination of a migration grows as its peers fall) nor fallen with
-/// them (its last 4 weeks at least 60 % of its highest 4 weeks), the pool is likely next (a migration away from a type, region by
+/// (their last 4 weeks at least [`PEER_FALL`] below their usual level: the median week of the
+/// half year before, which a high season or a burst does not move) while this pool has
+/// neither grown (its last 4 weeks at most 30 % above its lowest 4 weeks of the half year: the
+/// destination of a migration grows as its peers fall) nor fallen with them (its last 4 weeks
+/// at least 60 % of its usual level), the pool is likely next (a migration away from a type, region by
 /// region, done or under way): its floor and trust are scaled by one minus the peers' mean
 /// fall (a peer that did not fall counts as 0). A drop the pool shares (the end of a season, a
 /// spike passing) is no evidence of a migration.
@@ -182,12 +183,11 @@ pub struct PeerSignal {
     pub dimension: Option<String>,
     /// Peers along that dimension with demand in the last half year.
     pub peers: usize,
-    /// Those that fell, by pool id, with their fall (1 − last 4 weeks ÷ highest 4 weeks).
+    /// Those that fell, by pool id, with their fall (1 − last 4 weeks ÷ usual level).
     pub fallen: Vec<(String, f64)>,
 }
 
-/// How far a peer's last 4 weeks must be below its highest 4 weeks of the half year to count
-/// as fallen.
+/// How far a peer's last 4 weeks must be below its usual level to count as fallen.
 pub const PEER_FALL: f64 = 0.3;
 
 impl PeerSignal {
@@ -201,38 +201,66 @@ impl PeerSignal {
     }
 }
 
-/// Last-4-week mean, and the highest and lowest 4-week means of the last 26 weeks.
-fn recent_levels(hist: &[f64]) -> Option<(f64, f64, f64)> {
+/// The last 4 weeks' mean demand, the level held before them (the highest level the half year
+/// kept for 4 weeks running: the highest rolling 4-week minimum of the weekly means, so a
+/// one-week burst does not count) and the lowest 4-week mean of the last 26 weeks; and the
+/// mean of the first 4 of those weeks (where the half year started).
+fn recent_levels(hist: &[f64]) -> Option<PeerLevels> {
     let w = crate::forecast::longrun::weekly_means(hist);
     if w.len() < 8 {
         return None;
     }
     let tail = &w[w.len().saturating_sub(26)..];
     let mean4 = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
-    let recent = mean4(&tail[tail.len() - 4..]);
-    let peak = tail.windows(4).map(mean4).fold(0.0, f64::max);
-    let trough = tail.windows(4).map(mean4).fold(f64::INFINITY, f64::min);
-    Some((recent, peak, trough))
+    let min4 = |s: &[f64]| s.iter().copied().fold(f64::INFINITY, f64::min);
+    let n = tail.len();
+    Some(PeerLevels {
+        recent: mean4(&tail[n - 4..]),
+        held: tail[..n - 4].windows(4).map(min4).fold(0.0, f64::max),
+        trough: tail.windows(4).map(mean4).fold(f64::INFINITY, f64::min),
+        start: mean4(&tail[..4]),
+    })
+}
+
+/// What [`recent_levels`] measures of one pool's last half year.
+#[derive(Debug, Clone, Copy)]
+struct PeerLevels {
+    recent: f64,
+    held: f64,
+    trough: f64,
+    start: f64,
+}
+
+impl PeerLevels {
+    /// How far the last 4 weeks are below the level held before them, when that is at least
+    /// [`PEER_FALL`] and the pool is not simply back where the half year started (a season or
+    /// a burst that passed).
+    fn fall(&self) -> Option<f64> {
+        if self.held <= 0.0 || self.recent >= (1.0 - PEER_FALL) * self.start {
+            return None;
+        }
+        Some((1.0 - self.recent / self.held).clamp(0.0, 1.0)).filter(|f| *f >= PEER_FALL)
+    }
+
+    /// Neither grown in the half year (the destination of a migration grows as its peers
+    /// fall) nor fallen itself.
+    fn steady(&self) -> bool {
+        self.recent <= 1.3 * self.trough && self.fall().is_none()
+    }
 }
 
 /// The peer signal of every pool of `card` (in card order) from the pools' hourly histories
 /// (`histories[i]` of `card.pools()[i]`).
 pub fn peer_signals(card: &crate::pricing::RateCard, histories: &[Vec<f64>]) -> Vec<PeerSignal> {
     let pools = card.pools();
-    let levels: Vec<Option<(f64, f64, f64)>> = histories.iter().map(|h| recent_levels(h)).collect();
-    let fall = |j: usize| {
-        levels[j]
-            .filter(|(_, peak, _)| *peak > 0.0)
-            .map(|(recent, peak, _)| (1.0 - recent / peak).clamp(0.0, 1.0))
-            .filter(|f| *f >= PEER_FALL)
-    };
+    let levels: Vec<Option<PeerLevels>> = histories.iter().map(|h| recent_levels(h)).collect();
+    let fall = |j: usize| levels[j].and_then(|l| l.fall());
     let mut out = Vec::with_capacity(pools.len());
     for (i, p) in pools.iter().enumerate() {
         let mut best = PeerSignal::default();
         // Only a pool that has neither dropped with its peers nor grown in the half year (the
         // destination of a migration grows as its peers fall) carries their signal.
-        let steady = levels[i]
-            .is_some_and(|(recent, peak, trough)| recent <= 1.3 * trough && recent >= 0.6 * peak);
+        let steady = levels[i].is_some_and(|l| l.steady());
         let rules = p.match_rule().rules();
         if steady {
             for dim in rules.keys() {
@@ -245,7 +273,7 @@ pub fn peer_signals(card: &crate::pricing::RateCard, histories: &[Vec<f64>]) -> 
                         && qr.len() == rules.len()
                         && qr.get(dim).is_some_and(|v| Some(v) != rules.get(dim))
                         && rules.iter().all(|(k, v)| k == dim || qr.get(k) == Some(v));
-                    if !same_elsewhere || !levels[j].is_some_and(|(_, peak, _)| peak > 0.0) {
+                    if !same_elsewhere || !levels[j].is_some_and(|l| l.held > 0.0) {
                         continue;
                     }
                     peers += 1;

@@ -325,7 +325,10 @@ fn a_migration_under_way_elsewhere_is_evidence_for_the_pool() {
     let dip: Vec<f64> = (0..weeks)
         .map(|t| if t < 26 * 168 { 10.0 } else { 8.0 })
         .collect();
-    let noise = peer_signals(&card, &[dip, steady.clone(), steady.clone(), steady]);
+    let noise = peer_signals(
+        &card,
+        &[dip, steady.clone(), steady.clone(), steady.clone()],
+    );
     assert!(noise.iter().all(|s| s.fallen.is_empty()), "{noise:?}");
 
     // A drop every pool shares (a season ending) is no migration: no signal.
@@ -337,4 +340,24 @@ fn a_migration_under_way_elsewhere_is_evidence_for_the_pool() {
         &[season.clone(), season.clone(), season.clone(), season],
     );
     assert!(shared.iter().all(|s| s.fallen.is_empty()), "{shared:?}");
+
+    // A peer back at its base after a high season (4 weeks at 20× in the half year) has not
+    // fallen: its usual level is the base.
+    let high_season: Vec<f64> = (0..weeks)
+        .map(|t| {
+            if (12 * 168..16 * 168).contains(&t) {
+                200.0
+            } else {
+                10.0
+            }
+        })
+        .collect();
+    let after_season = peer_signals(
+        &card,
+        &[high_season, steady.clone(), steady.clone(), steady],
+    );
+    assert!(
+        after_season.iter().all(|s| s.fallen.is_empty()),
+        "{after_season:?}"
+    );
 }
