@@ -5,8 +5,10 @@
 //! weeks, so its forecasts a year out carry little trend and an interval that says nothing
 //! about the term average. This model works on **weekly means** of the hourly history:
 //!
-//! - the level is the last complete week's mean; the hour-of-week shape is the average of the
-//!   last four weeks, each normalised by its own mean;
+//! - the level is the last complete week's mean, unless that week is a dip the calendar
+//!   repeats (the same week a year earlier dipped too and recovered: a holiday), then the
+//!   median of the four weeks before it; the hour-of-week shape is the average of the last
+//!   four weeks, each normalised by its own mean;
 //! - candidates project the level: **flat**; **trend** (Theil–Sen slope of the log weekly means
 //!   over the last 8 weeks, clamped to −35 %…+15 % a week, damped by 0.95 a week: a ramp or a
 //!   decline that is under way); **persistent** (the same slope clamped to ±3 % a week, damped
@@ -104,8 +106,12 @@ pub struct LevelEvidence {
     pub model: LevelModel,
     /// Complete weeks of history used (after leading zero weeks).
     pub weeks: usize,
-    /// The last complete week's mean (units per hour).
+    /// The level the projection starts from (units per hour): the last complete week's mean,
+    /// or, when that week is a dip the calendar repeats ([`calendar_dip`]), the median of the
+    /// four weeks before it.
     pub level: f64,
+    /// The last complete week's mean when it was set aside as a calendar dip.
+    pub dip: Option<f64>,
     /// The trend's weekly log slope (before clamping and damping).
     pub weekly_slope: f64,
     /// Rolling origins of the long-horizon backtest.
@@ -299,6 +305,27 @@ fn pct(sorted: &[f64], q: f64) -> f64 {
     sorted[i] + f * (sorted[j] - sorted[i])
 }
 
+/// The level to start from when the last complete week of `w` is a dip the calendar repeats:
+/// it is more than 20 % below the median of the four weeks before it, and the same week a
+/// year (52 weeks) earlier was such a dip too and demand came back within three weeks (a
+/// holiday week, the end-of-year break). Then the median of the four weeks before the dip;
+/// otherwise `None` (a drop the history has not seen before is taken at its word).
+pub fn calendar_dip(w: &[f64]) -> Option<f64> {
+    let n = w.len();
+    if n < 52 + 5 + 3 {
+        return None;
+    }
+    let before = median(&mut w[n - 5..n - 1].to_vec())?;
+    if w[n - 1] >= 0.8 * before {
+        return None;
+    }
+    let j = n - 1 - 52;
+    let before_then = median(&mut w[j - 4..j].to_vec())?;
+    let after_then = w[j + 1..=j + 3].iter().copied().fold(0.0, f64::max);
+    (before_then > 0.0 && w[j] < 0.8 * before_then && after_then >= 0.9 * before_then)
+        .then_some(before)
+}
+
 /// The long-run forecast of the hourly history `hist` (units per hour, ending where the
 /// forecast starts) over `hours`, as `n_paths` seeded sample paths. `None` when the history
 /// has fewer than `settings.min_weeks` complete weeks after its leading zero weeks, or no
@@ -314,10 +341,12 @@ pub fn long_run_paths(
     let first = all.iter().position(|v| *v > 0.0)?;
     let w = &all[first..];
     let n = w.len();
-    let level = *w.last()?;
-    if n < settings.min_weeks.max(2) || level <= 0.0 || n_paths == 0 {
+    let last = *w.last()?;
+    if n < settings.min_weeks.max(2) || last <= 0.0 || n_paths == 0 {
         return None;
     }
+    let dip = calendar_dip(w);
+    let level = dip.unwrap_or(last);
     // Hour-of-week shape of the last four weeks, each normalised by its mean.
     let start = hist.len() - n * WEEK;
     let mut shape = vec![0.0; WEEK];
@@ -426,6 +455,7 @@ pub fn long_run_paths(
             model,
             weeks: n,
             level,
+            dip: dip.map(|_| last),
             weekly_slope: theil_sen(w),
             origins,
             horizon_weeks: h_long,
@@ -542,5 +572,30 @@ mod tests {
         let ratio = p[6] / p[18];
         let want = h[h.len() - WEEK + 6] / h[h.len() - WEEK + 18];
         assert!((ratio - want).abs() < 0.05, "{ratio} vs {want}");
+    }
+
+    #[test]
+    fn a_holiday_dip_seen_a_year_before_is_not_the_level() {
+        // 60 weeks at 100 with a dip to 50 in week 7 and in week 59 (the last), 52 apart.
+        let mut w = vec![100.0; 60];
+        w[7] = 50.0;
+        w[59] = 50.0;
+        assert_eq!(calendar_dip(&w), Some(100.0));
+        // The same drop without a precedent a year earlier is taken at its word.
+        let mut v = vec![100.0; 60];
+        v[59] = 50.0;
+        assert_eq!(calendar_dip(&v), None);
+        // Nor when the earlier dip did not come back (it was a lasting fall).
+        let mut u = vec![100.0; 60];
+        for x in &mut u[7..11] {
+            *x = 50.0;
+        }
+        u[59] = 50.0;
+        assert_eq!(calendar_dip(&u), None);
+        // In the model: the level starts from the weeks before the dip.
+        let h = hist(60, |k| if k == 7 || k == 59 { 50.0 } else { 100.0 });
+        let f = long_run_paths(&h, 4 * WEEK, 50, 1, &LongRunSettings::default()).unwrap();
+        assert!((f.evidence.level - 100.0).abs() < 1e-6, "{:?}", f.evidence);
+        assert!(f.evidence.dip.is_some_and(|d| (d - 50.0).abs() < 1e-6));
     }
 }

@@ -644,6 +644,13 @@ pub fn rationale(n: &SizingNote, settings: &SizingSettings) -> String {
         )),
         None => s.push_str(&format!("Decided on {}. ", n.basis)),
     }
+    if let Some(d) = n.evidence.as_ref().and_then(|e| e.dip) {
+        s.push_str(&format!(
+            "The last week ({} /h) was a dip the same week a year earlier also had, so the level \
+             is the four weeks before it. ",
+            fmt_units(d)
+        ));
+    }
     let lifted = if n.event_rise > 1.0 + 1e-9 {
         format!(
             " in the history, {} /h with the events' rise",

@@ -29,6 +29,7 @@ fn evidence(downside: f64, ratio: f64) -> LevelEvidence {
         model: LevelModel::Flat,
         weeks: 20,
         level: 10.0,
+        dip: None,
         weekly_slope: 0.0,
         origins: 10,
         horizon_weeks: 10,
