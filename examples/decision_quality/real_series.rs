@@ -29,7 +29,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::model::{Company, When, date, day, hourly, noise, pool_id, rate_card};
 
@@ -113,25 +113,87 @@ fn diurnal(w: &When, peak_hour: f64, amp: f64) -> f64 {
     1.0 + amp * (2.0 * std::f64::consts::PI * (w.hour as f64 - peak_hour) / 24.0).cos()
 }
 
-/// A company of two pools from a daily real series over `[from, to)`: a web tier whose median
-/// is `web_median` instances and a cache tier at `base + level / 4`.
-#[allow(clippy::too_many_arguments)]
-fn from_daily(
-    name: &str,
-    shape: &str,
-    file: &str,
-    daily: Vec<f64>,
-    start: DateTime<Utc>,
+/// One real company: which file, which window, and how its daily level becomes two pools.
+struct Spec {
+    name: &'static str,
+    shape: &'static str,
+    /// Index into [`FILES`].
+    file: usize,
+    /// The file holds logs (page views).
+    exp_of_log: bool,
+    /// The window `[from, to)` as `(y, m, d)`.
+    from: (i32, u32, u32),
+    to: (i32, u32, u32),
+    /// The web tier and the cache tier: region, instance type, on-demand USD/h.
     web: (&'static str, &'static str, &'static str),
     cache: (&'static str, &'static str, &'static str),
+    /// Median instances of the web tier.
     web_median: f64,
+    /// Local hour of the diurnal peak.
     peak_hour: f64,
-    decisions: Vec<NaiveDate>,
+    /// Decision dates (empty: the default quarter starts).
+    decisions: &'static [(i32, u32, u32)],
     seed: u64,
-) -> anyhow::Result<Company> {
-    let scale = web_median / median(&daily);
+}
+
+const SPECS: [Spec; 3] = [
+    Spec {
+        name: "wiki-manning",
+        shape: "real: page views, seasonal + spikes",
+        file: 0,
+        exp_of_log: true,
+        from: (2014, 1, 1),
+        to: (2016, 1, 1),
+        web: ("us-east-1", "m6i.large", "0.096"),
+        cache: ("us-east-1", "r6i.large", "0.126"),
+        web_median: 40.0,
+        peak_hour: 1.0,
+        decisions: &[],
+        seed: 201,
+    },
+    Spec {
+        name: "wiki-r",
+        shape: "real: page views, growth + weekly",
+        file: 1,
+        exp_of_log: true,
+        from: (2013, 10, 1),
+        to: (2016, 1, 1),
+        web: ("eu-west-1", "c6i.large", "0.096"),
+        cache: ("eu-west-1", "r6i.large", "0.141"),
+        web_median: 30.0,
+        peak_hour: 14.0,
+        decisions: &[(2014, 7, 1), (2014, 10, 1), (2015, 1, 1)],
+        seed: 202,
+    },
+    Spec {
+        name: "pedestrians",
+        shape: "real: foot traffic, COVID collapse",
+        file: 2,
+        exp_of_log: false,
+        from: (2018, 7, 1),
+        to: (2021, 7, 1),
+        web: ("ap-southeast-2", "m6i.large", "0.12"),
+        cache: ("ap-southeast-2", "c6i.xlarge", "0.222"),
+        web_median: 50.0,
+        peak_hour: 4.0,
+        decisions: &[(2019, 10, 1), (2020, 1, 1), (2020, 4, 1)],
+        seed: 203,
+    },
+];
+
+/// The company of `spec` from the daily series of its file under `root/prophet/`: a web tier
+/// whose median is `web_median` instances and a cache tier at `4 + level / 4`.
+fn from_spec(spec: &Spec, root: &Path) -> anyhow::Result<Company> {
+    let file = FILES[spec.file];
+    let path: PathBuf = root.join("prophet").join(file);
+    let pts = load_daily(&path, spec.exp_of_log)?;
+    let (fy, fm, fd) = spec.from;
+    let (ty, tm, td) = spec.to;
+    let daily = window(&pts, date(fy, fm, fd), date(ty, tm, td)).context(file)?;
+    let scale = spec.web_median / median(&daily);
     let level: Vec<f64> = daily.iter().map(|v| v * scale).collect();
     let days = level.len();
+    let (peak_hour, seed) = (spec.peak_hour, spec.seed);
     let lw = level.clone();
     let web_fn = move |w: &When| {
         lw[w.i as usize / 24] * diurnal(w, peak_hour, 0.35) * (1.0 + 0.03 * noise(seed, w.i))
@@ -141,18 +203,24 @@ fn from_daily(
             * diurnal(w, peak_hour, 0.15)
             * (1.0 + 0.03 * noise(seed + 1, w.i))
     };
+    let (web, cache) = (spec.web, spec.cache);
     let card = rate_card(&[web, cache])?;
     debug_assert_ne!(pool_id(web.0, web.1), pool_id(cache.0, cache.1));
+    let start = day(fy, fm, fd);
     Ok(Company {
-        name: name.into(),
-        shape: shape.into(),
+        name: spec.name.into(),
+        shape: spec.shape.into(),
         source: format!("real: prophet/{file}"),
         card,
         series: vec![
             hourly(web.0, web.1, start, days, &web_fn),
             hourly(cache.0, cache.1, start, days, &cache_fn),
         ],
-        decisions,
+        decisions: spec
+            .decisions
+            .iter()
+            .map(|&(y, m, d)| date(y, m, d))
+            .collect(),
     })
 }
 
@@ -162,58 +230,5 @@ fn from_daily(
 ///
 /// A file that is missing or unreadable, or does not cover its window.
 pub fn all(root: &Path) -> anyhow::Result<Vec<Company>> {
-    let path = |f: &str| -> PathBuf { root.join("prophet").join(f) };
-    let mut out = Vec::new();
-
-    let f = FILES[0];
-    let pts = load_daily(&path(f), true)?;
-    let daily = window(&pts, date(2014, 1, 1), date(2016, 1, 1)).context(f)?;
-    out.push(from_daily(
-        "wiki-manning",
-        "real: page views, seasonal + spikes",
-        f,
-        daily,
-        day(2014, 1, 1),
-        ("us-east-1", "m6i.large", "0.096"),
-        ("us-east-1", "r6i.large", "0.126"),
-        40.0,
-        1.0,
-        vec![],
-        201,
-    )?);
-
-    let f = FILES[1];
-    let pts = load_daily(&path(f), true)?;
-    let daily = window(&pts, date(2013, 10, 1), date(2016, 1, 1)).context(f)?;
-    out.push(from_daily(
-        "wiki-r",
-        "real: page views, growth + weekly",
-        f,
-        daily,
-        day(2013, 10, 1),
-        ("eu-west-1", "c6i.large", "0.096"),
-        ("eu-west-1", "r6i.large", "0.141"),
-        30.0,
-        14.0,
-        vec![date(2014, 7, 1), date(2014, 10, 1), date(2015, 1, 1)],
-        202,
-    )?);
-
-    let f = FILES[2];
-    let pts = load_daily(&path(f), false)?;
-    let daily = window(&pts, date(2018, 7, 1), date(2021, 7, 1)).context(f)?;
-    out.push(from_daily(
-        "pedestrians",
-        "real: foot traffic, COVID collapse",
-        f,
-        daily,
-        day(2018, 7, 1),
-        ("ap-southeast-2", "m6i.large", "0.12"),
-        ("ap-southeast-2", "c6i.xlarge", "0.222"),
-        50.0,
-        4.0,
-        vec![date(2019, 10, 1), date(2020, 1, 1), date(2020, 4, 1)],
-        203,
-    )?);
-    Ok(out)
+    SPECS.iter().map(|s| from_spec(s, root)).collect()
 }
