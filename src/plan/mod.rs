@@ -58,6 +58,7 @@
 mod baseline;
 pub mod demand;
 mod evaluate;
+pub mod flex;
 pub mod ladder;
 mod optimizer;
 mod policy;

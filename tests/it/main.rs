@@ -22,6 +22,7 @@ mod demo_report;
 mod evaluate_agree;
 mod external_data;
 mod focus_spec_commitments;
+mod flex_verify;
 mod forecast;
 mod ingest_props;
 mod ingest_rows;
