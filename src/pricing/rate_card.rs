@@ -62,8 +62,38 @@ pub struct Pool {
     on_demand_rate: Decimal,
     currency: Currency,
     offers: Vec<Offer>,
+    /// Per-SKU discounts of the spend-based offers (`[[pool.rate]]`), first match wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rates: Vec<SkuRate>,
     #[serde(skip)]
     origin: Origin,
+}
+
+/// The discounts of a spend-based pool's offers on the SKUs (series) one `match` selects:
+/// a `[[pool.rate]]` table. SKUs that no rate matches get each offer's own discount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkuRate {
+    #[serde(rename = "match")]
+    match_rule: MatchRule,
+    /// Offer id → discount against on-demand (0.28 = 28 % off), one per spend-based offer.
+    discounts: BTreeMap<String, Decimal>,
+    #[serde(skip)]
+    line: usize,
+}
+
+impl SkuRate {
+    /// Which SKUs (series) the rate applies to.
+    pub fn match_rule(&self) -> &MatchRule {
+        &self.match_rule
+    }
+    /// Offer id → discount.
+    pub fn discounts(&self) -> &BTreeMap<String, Decimal> {
+        &self.discounts
+    }
+    /// Line of the `[[pool.rate]]` table.
+    pub fn line(&self) -> usize {
+        self.line
+    }
 }
 
 /// Where an item was defined (for messages).
@@ -122,6 +152,24 @@ impl Pool {
     }
     pub(crate) fn push_offer(&mut self, offer: Offer) {
         self.offers.push(offer);
+    }
+    /// Whether the pool is planned in money: every offer is spend-based (Savings Plans,
+    /// spend CUDs, Azure savings plans) and the pool has at least one.
+    pub fn is_spend_pool(&self) -> bool {
+        !self.offers.is_empty() && self.offers.iter().all(|o| o.kind().is_spend_based())
+    }
+    /// The per-SKU rate tables, in file order.
+    pub fn sku_rates(&self) -> &[SkuRate] {
+        &self.rates
+    }
+    /// The discount of `offer` on the SKU (series) with this key: the first `[[pool.rate]]`
+    /// whose match selects the key, else the offer's own [`Offer::discount`].
+    pub fn discount_on(&self, offer: &Offer, key: &SeriesKey) -> Decimal {
+        self.rates
+            .iter()
+            .find(|r| r.match_rule.selector().matches(key))
+            .and_then(|r| r.discounts.get(offer.id()).copied())
+            .unwrap_or_else(|| offer.discount())
     }
     /// Source name and line where the pool was defined.
     pub fn defined_at(&self) -> (&str, usize) {
@@ -278,6 +326,16 @@ struct RawPool {
     currency: Spanned<Value>,
     #[serde(default)]
     offer: Vec<Spanned<RawOffer>>,
+    #[serde(default)]
+    rate: Vec<Spanned<RawRate>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
+    #[serde(rename = "match")]
+    match_rule: Spanned<BTreeMap<String, Spanned<Value>>>,
+    discount: Spanned<BTreeMap<String, Spanned<Value>>>,
 }
 
 #[derive(Deserialize)]
@@ -434,6 +492,7 @@ impl RateCard {
         let mut offer_ids: BTreeMap<String, usize> = BTreeMap::new();
         // Pools first, so top-level [[offer]] tables may refer to any pool.
         let mut nested: Vec<(usize, Spanned<RawOffer>)> = Vec::new();
+        let mut rates: Vec<(usize, Spanned<RawRate>)> = Vec::new();
         for raw_pool in raw.pool {
             let span = raw_pool.span();
             let rp = raw_pool.into_inner();
@@ -454,6 +513,7 @@ impl RateCard {
             }
             let index = card.pools.len();
             nested.extend(rp.offer.into_iter().map(|o| (index, o)));
+            rates.extend(rp.rate.into_iter().map(|r| (index, r)));
             card.pools.push(pool);
         }
         for (index, raw_offer) in nested {
@@ -461,6 +521,11 @@ impl RateCard {
         }
         for raw_offer in raw.offer {
             card.add_toml_offer(&src, raw_offer, None, &mut offer_ids)?;
+        }
+        // Rates last: they name the pool's offers, wherever those were defined.
+        for (index, raw_rate) in rates {
+            let rate = parse_rate(&src, &card.pools[index], raw_rate)?;
+            card.pools[index].rates.push(rate);
         }
         card.warnings = card.compute_warnings();
         Ok(card)
@@ -744,11 +809,103 @@ fn parse_pool(src: &Src<'_>, rp: &RawPool, start: usize) -> Result<Pool, Pricing
         description,
         match_rule,
         offers: Vec::new(),
+        rates: Vec::new(),
         origin: Origin {
             file: src.ctx.name.to_string(),
             line: src.line_of(start),
         },
         id,
+    })
+}
+
+/// One `[[pool.rate]]`: a match and a discount per spend-based offer of the pool.
+fn parse_rate(src: &Src<'_>, pool: &Pool, raw: Spanned<RawRate>) -> Result<SkuRate, PricingError> {
+    let span = raw.span();
+    let rr = raw.into_inner();
+    let field = |name: &str| format!("pool[{}].rate.{name}", pool.id);
+    let spend: Vec<&str> = pool
+        .offers
+        .iter()
+        .filter(|o| o.kind().is_spend_based())
+        .map(|o| o.id())
+        .collect();
+    if spend.is_empty() {
+        return Err(src.invalid(
+            span,
+            Problem {
+                field: &field("match"),
+                problem: format!(
+                    "pool \"{}\" has no spend-based offer, so a per-SKU rate has nothing to price",
+                    pool.id
+                ),
+                expected: "[[pool.rate]] only in pools with savings_plan_*, gcp_spend_cud or azure_savings_plan offers",
+                fix: "remove the [[pool.rate]] table or move it to the Savings Plan pool".into(),
+            },
+        ));
+    }
+    let match_rule = parse_match(src, &rr.match_rule, &field("match"))?;
+    let mut discounts = BTreeMap::new();
+    for (offer, v) in rr.discount.get_ref() {
+        let f = field(&format!("discount.{offer}"));
+        if !spend.contains(&offer.as_str()) {
+            let fix = match did_you_mean(offer, spend.iter().copied()) {
+                Some(s) => format!("did you mean \"{s}\"?"),
+                None => format!("use one of {}", quote_list(&spend)),
+            };
+            return Err(src.invalid(
+                v.span(),
+                Problem {
+                    field: &f,
+                    problem: format!(
+                        "\"{offer}\" is not a spend-based offer of pool \"{}\"",
+                        pool.id
+                    ),
+                    expected: "the id of one of the pool's Savings Plan / spend CUD offers",
+                    fix,
+                },
+            ));
+        }
+        let d = src.decimal(v, &f)?;
+        if d < Decimal::ZERO || d >= Decimal::ONE {
+            return Err(src.invalid(
+                v.span(),
+                Problem {
+                    field: &f,
+                    problem: format!("{d} is not a discount between 0 and 1"),
+                    expected: "a fraction of the on-demand price, 0 ≤ discount < 1 (0.28 = 28 % off)",
+                    fix: "write the discount as a fraction, e.g. \"0.28\" for 28 %".into(),
+                },
+            ));
+        }
+        discounts.insert(offer.clone(), d);
+    }
+    let missing: Vec<&str> = spend
+        .iter()
+        .copied()
+        .filter(|o| !discounts.contains_key(*o))
+        .collect();
+    if !missing.is_empty() {
+        return Err(src.invalid(
+            rr.discount.span(),
+            Problem {
+                field: &field("discount"),
+                problem: format!("gives no discount for {}", quote_list(&missing)),
+                expected: "a discount for every spend-based offer of the pool (its rates differ per term and payment option)",
+                fix: format!(
+                    "add {} to the discount table",
+                    missing
+                        .iter()
+                        .map(|m| format!("\"{m}\" = \"0.20\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        ));
+    }
+    Ok(SkuRate {
+        match_rule,
+        discounts,
+        line: src.line_of(span.start),
     })
 }
 
@@ -1117,5 +1274,49 @@ recurring_hourly = "1.2"
             c.pools()[0].on_demand().cost_of(2.0).unwrap().amount(),
             d("2")
         );
+    }
+
+    const SP: &str = "[[pool]]\nid = \"sp\"\nmatch = { service = [\"EC2\", \"Lambda\"] }\n\
+                      unit = \"USD/hour\"\non_demand_rate = \"1\"\ncurrency = \"USD\"\n\
+                      offer = [\n\
+                      { id = \"sp-1y\", kind = \"savings_plan_compute\", term = \"1y\", payment = \"no_upfront\", recurring_hourly = \"0.74\" },\n\
+                      { id = \"sp-3y\", kind = \"savings_plan_compute\", term = \"3y\", payment = \"no_upfront\", recurring_hourly = \"0.54\" },\n]\n";
+
+    #[test]
+    fn per_sku_rates_of_a_spend_pool() {
+        let text = format!(
+            "{SP}[[pool.rate]]\nmatch = {{ service = \"Lambda\" }}\n\
+             discount = {{ \"sp-1y\" = \"0.12\", \"sp-3y\" = \"0.17\" }}\n"
+        );
+        let card = RateCard::from_toml_str(&text, "r.toml").unwrap();
+        let pool = &card.pools()[0];
+        assert!(pool.is_spend_pool());
+        let lambda = SeriesKey(vec![("service".into(), "Lambda".into())]);
+        let ec2 = SeriesKey(vec![("service".into(), "EC2".into())]);
+        let o1 = &pool.offers()[0];
+        assert_eq!(pool.discount_on(o1, &lambda), Decimal::new(12, 2));
+        assert_eq!(pool.discount_on(o1, &ec2), Decimal::new(26, 2));
+        assert_eq!(pool.sku_rates()[0].line(), 11);
+    }
+
+    #[test]
+    fn per_sku_rate_errors_name_line_field_and_fix() {
+        let e = err(&format!(
+            "{SP}[[pool.rate]]\nmatch = {{ service = \"Lambda\" }}\ndiscount = {{ \"sp-1z\" = \"0.12\", \"sp-3y\" = \"0.17\" }}\n"
+        ));
+        assert!(e.contains("line 13") && e.contains("sp-1z") && e.contains("did you mean \"sp-1y\""), "{e}");
+        let e = err(&format!(
+            "{SP}[[pool.rate]]\nmatch = {{ service = \"Lambda\" }}\ndiscount = {{ \"sp-1y\" = \"0.12\" }}\n"
+        ));
+        assert!(e.contains("gives no discount for `sp-3y`"), "{e}");
+        let e = err(&format!(
+            "{SP}[[pool.rate]]\nmatch = {{ service = \"Lambda\" }}\ndiscount = {{ \"sp-1y\" = \"1.2\", \"sp-3y\" = \"0.17\" }}\n"
+        ));
+        assert!(e.contains("not a discount between 0 and 1"), "{e}");
+        let e = err(&format!(
+            "{POOL}offer = [{{ id = \"ri\", kind = \"ri_standard\", term = \"1y\", payment = \"no_upfront\", recurring_hourly = \"0.5\" }}]\n\
+             [[pool.rate]]\nmatch = {{ region = \"r\" }}\ndiscount = {{ \"ri\" = \"0.1\" }}\n"
+        ));
+        assert!(e.contains("no spend-based offer"), "{e}");
     }
 }
