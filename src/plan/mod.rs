@@ -64,6 +64,7 @@ mod optimizer;
 mod policy;
 mod portfolio;
 mod schedule;
+pub mod spend;
 pub mod sizing;
 pub mod strategy;
 mod types;
