@@ -291,7 +291,7 @@ struct Breakpoints {
     n_slope: f64,
     /// Σ w·U over every SKU (on-demand cost of everything).
     total: f64,
-    /// Σ w over hours (W).
+    /// Σ w over paths and hours (W = the hours: the paths' weights sum to 1).
     weight: f64,
 }
 
@@ -304,7 +304,7 @@ fn breakpoints(d: &SpendPaths, inst: &Instrument) -> Breakpoints {
         x_slope: 0.0,
         n_slope: 0.0,
         total: 0.0,
-        weight: w * d.hours as f64,
+        weight: d.hours as f64,
     };
     for p in 0..d.paths {
         for t in 0..d.hours {
@@ -369,7 +369,8 @@ pub fn evaluate(d: &SpendPaths, inst: &Instrument, c: f64) -> CurvePoint {
             used += w * k;
         }
     }
-    point(c, inst.fee * w * d.hours as f64 * c + total - covered, total, covered, used, w * d.hours as f64)
+    let hours = d.hours as f64;
+    point(c, inst.fee * hours * c + total - covered, total, covered, used, hours)
 }
 
 fn point(c: f64, cost: f64, total: f64, covered: f64, used: f64, weight: f64) -> CurvePoint {
@@ -574,7 +575,7 @@ fn replay_cells(
     idx.sort_by_key(|&k| commitments[k].0.rank);
     let mut covered = vec![0.0; d.spend.len()];
     let w = 1.0 / d.paths as f64;
-    let hw = w * d.hours as f64;
+    let hw = d.hours as f64;
     let mut lines = Vec::with_capacity(idx.len());
     for k in idx {
         let (inst, c) = commitments[k];

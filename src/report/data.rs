@@ -296,6 +296,75 @@ pub struct EvidenceRow {
     pub rules: Vec<EvidenceRule>,
 }
 
+/// One term of a spend-based plan (Savings Plan, spend CUD) at its optimum.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpendOptionRow {
+    /// The offer (payment option chosen by present value).
+    pub offer: String,
+    /// `1y` / `3y`.
+    pub term: String,
+    /// Hours it was evaluated on.
+    pub hours: usize,
+    /// Lowest and highest discount over the pool's SKUs, 0..1.
+    pub discount_low: f64,
+    /// Highest discount.
+    pub discount_high: f64,
+    /// The optimum: commitment per hour at plan rates (rounded to 0.001).
+    pub commitment: Decimal,
+    /// Expected savings over `hours` against buying nothing.
+    pub savings: Money,
+    /// Coverage and utilisation at the optimum, 0..1.
+    pub coverage: f64,
+    /// Utilisation at the optimum.
+    pub utilisation: f64,
+    /// The providers' lookback recommendation (commitment, expected savings on the same
+    /// paths, coverage, utilisation).
+    pub lookback: Option<(Decimal, Money, f64, f64)>,
+    /// Whether this is the recommended term.
+    pub chosen: bool,
+}
+
+/// A portfolio of reservations and a spend-based plan on the pool's paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpendPortfolioRow {
+    /// "RI only", "plan only", "RI + plan", "50 % of the RI plan + plan".
+    pub name: String,
+    /// The plan's commitment per hour.
+    pub commitment: Decimal,
+    /// Fees of the new reservations.
+    pub ri_fees: Money,
+    /// Fees of the new plan.
+    pub plan_fees: Money,
+    /// On-demand spend left.
+    pub on_demand: Money,
+    /// Total.
+    pub total: Money,
+}
+
+/// A spend-based pool planned in money.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpendPoolView {
+    /// Pool id.
+    pub pool: String,
+    /// The SKUs (rate keys) it covers.
+    pub skus: Vec<String>,
+    /// Paths the decision was made on.
+    pub paths: usize,
+    /// SKUs planned on their last four weeks repeated.
+    pub repeated: Vec<String>,
+    /// Commitment per hour of the plans held at the start.
+    pub existing_now: Decimal,
+    /// Expected on-demand-equivalent spend over the chosen term before any commitment.
+    pub demand: Money,
+    /// One row per term.
+    pub options: Vec<SpendOptionRow>,
+    /// The chosen term's curve: (commitment per hour, expected savings, coverage,
+    /// utilisation).
+    pub curve: Vec<(f64, f64, f64, f64)>,
+    /// Portfolios, cheapest first.
+    pub portfolios: Vec<SpendPortfolioRow>,
+}
+
 /// A lookback rule beside the recommended strategy in one [`EvidenceRow`].
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceRule {
@@ -386,6 +455,8 @@ pub struct ReportData {
     pub months: Vec<MonthPoint>,
     /// The policy backtest of the recommended strategy on the history.
     pub evidence: Evidence,
+    /// Spend-based pools (Savings Plans, spend CUDs) planned in money.
+    pub spend_pools: Vec<SpendPoolView>,
     /// Warnings of the run (unmatched events, quarters beyond the horizon, ...).
     pub warnings: Vec<String>,
 }

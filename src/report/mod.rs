@@ -25,7 +25,7 @@ use rust_decimal::Decimal;
 pub use data::{
     AnomalyRow, DataQuality, Evidence, EvidenceRow, EvidenceRule, GroupQuarterRow, InputFile,
     MatrixCell, MonthPoint, PoolUsage, PoolView, QuarterRow, Recommendation, ReportData,
-    SeriesForecast, fmt_units,
+    SeriesForecast, SpendOptionRow, SpendPoolView, SpendPortfolioRow, fmt_units,
 };
 pub use html::{escape, render_html, render_index, summary_sentence};
 pub use tables::Table;

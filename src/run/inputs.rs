@@ -38,9 +38,9 @@ pub(crate) struct Inputs {
 
 /// The bill, read once, and its hourly usage by the pools' dimensions.
 pub(crate) struct Bill {
-    loaded: Loaded,
-    filters: Vec<Filter>,
-    pool_dims: Vec<String>,
+    pub(crate) loaded: Loaded,
+    pub(crate) filters: Vec<Filter>,
+    pub(crate) pool_dims: Vec<String>,
     /// Hourly consumed quantity by every dimension the pools and budget groups match on.
     pub(crate) usage: Ingested,
 }

@@ -32,6 +32,7 @@ mod inputs;
 mod matrix;
 mod pools;
 mod quarters;
+mod spend;
 mod views;
 
 use std::path::Path;
@@ -120,6 +121,10 @@ pub fn execute(
         progress,
         &mut warnings,
     )?;
+    let (spend_pools, spend_skipped) =
+        spend::spend_pools(&inp, &bill, &frame, &runs, primary_idx)?;
+    let mut skipped = skipped;
+    skipped.extend(spend_skipped);
     warnings.extend(pools::unplanned_purchases(&inp, &strategies, &skipped));
     let evidence =
         evidence::evidence(&inp, &forecasts.history, frame.start, primary_idx, progress)?;
@@ -212,6 +217,7 @@ pub fn execute(
         recommendations,
         months,
         evidence,
+        spend_pools,
         warnings,
     })
 }

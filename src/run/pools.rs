@@ -177,11 +177,25 @@ pub(crate) fn plan_pools(
     progress: &dyn Progress,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<PoolRun>, Vec<Skipped>), RunError> {
-    let planned_pools: Vec<&Pool> = inp.card.pools().iter().collect();
+    // Spend-based pools are planned in money afterwards (`run::spend`), on top of these.
+    let planned_pools: Vec<&Pool> = inp
+        .card
+        .pools()
+        .iter()
+        .filter(|p| !p.is_spend_pool())
+        .collect();
     progress.start("planning pools", planned_pools.len());
     let mut runs = Vec::new();
     let mut skipped = Vec::new();
     let peers = plan::card_peer_signals(&inp.card, &forecasts.history);
+    let peers: Vec<_> = inp
+        .card
+        .pools()
+        .iter()
+        .zip(peers)
+        .filter(|(p, _)| !p.is_spend_pool())
+        .map(|(_, s)| s)
+        .collect();
     for (pool, peers) in planned_pools.into_iter().zip(&peers) {
         match plan_one(
             inp,
@@ -278,7 +292,7 @@ fn plan_one(
     let Some((base, series_names)) = plan::pool_demand(pool, &forecasts.base, n_paths, seed)?
     else {
         return Ok(Err(format!(
-            "no usage series in {} matches it; spend-based pools (Savings Plans) need a cost series and are not planned yet — their existing commitments stay in the spend forecast",
+            "no usage series in {} matches it",
             pool.series_unit().unwrap_or("the pool's unit")
         )));
     };

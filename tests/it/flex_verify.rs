@@ -71,7 +71,7 @@ fn instrument(rng: &mut Rng, id: &str, rank: u8, skus: usize, eligible: f64) -> 
 /// Σ_k x ≤ u[s,t,j] and Σ_j r_kj x[k,s,t,j] ≤ C_k; minimise Σ_k fee_k·W·C_k + E[Σ (U − Σ x)].
 fn lp(d: &SpendPaths, insts: &[Instrument]) -> f64 {
     let w = 1.0 / d.paths() as f64;
-    let big_w = w * d.hours() as f64;
+    let big_w = d.hours() as f64; // the paths' weights sum to 1 per hour
     let mut vars = ProblemVariables::new();
     let c: Vec<_> = insts.iter().map(|_| vars.add(variable().min(0.0))).collect();
     let mut obj = Expression::from(0.0);

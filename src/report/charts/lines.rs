@@ -205,3 +205,119 @@ pub fn coverage_utilisation_chart(
         Ok(())
     })
 }
+
+/// Input for [`commitment_curve_chart`]: expected savings at each hourly commitment of a
+/// spend-based plan, with the recommendation and the providers' lookback rule marked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitmentCurveInput {
+    /// Chart title.
+    pub title: String,
+    /// Currency (ticks and axis titles).
+    pub currency: Currency,
+    /// `(commitment per hour, expected savings)`, sorted by commitment.
+    pub points: Vec<(f64, f64)>,
+    /// The recommended commitment and its savings.
+    pub chosen: Option<(f64, f64)>,
+    /// The lookback rule's commitment and its savings on the same paths.
+    pub lookback: Option<(f64, f64)>,
+    /// Legend name of the lookback marker, e.g. "30-day lookback".
+    pub lookback_name: String,
+}
+
+/// Savings against buying nothing as a function of the hourly commitment (a convex curve's
+/// mirror image: it rises to the optimum and falls once commitment goes unused).
+pub fn commitment_curve_chart(
+    input: &CommitmentCurveInput,
+    canvas: Canvas,
+) -> Result<String, ChartError> {
+    check_finite(
+        "commitment curve",
+        input
+            .points
+            .iter()
+            .chain(input.chosen.iter())
+            .chain(input.lookback.iter())
+            .flat_map(|(a, b)| [*a, *b]),
+    )?;
+    render(canvas, |root| {
+        if input.points.len() < 2 {
+            return draw_empty(root, &input.title);
+        }
+        let x_hi = input
+            .points
+            .iter()
+            .map(|p| p.0)
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let yr = y_range(
+            input
+                .points
+                .iter()
+                .map(|p| p.1)
+                .chain(std::iter::once(0.0)),
+            0.1,
+        );
+        let mut entries: Vec<LegendEntry> =
+            vec![("Expected savings".to_string(), Glyph::Line(C_GREEN, 3))];
+        if input.chosen.is_some() {
+            entries.push(("Recommended".to_string(), Glyph::Dot(C_BLUE)));
+        }
+        if input.lookback.is_some() {
+            entries.push((clean(&input.lookback_name), Glyph::Dot(C_VERMILION)));
+        }
+        let area = with_legend(root, &entries)?;
+        let symbol = clean(&input.currency.symbol);
+        let code = clean(&input.currency.code);
+        let mut chart = ChartBuilder::on(&area)
+            .caption(clean(&input.title), (FONT, TITLE_SIZE).into_font().color(&C_DARK))
+            .margin(12)
+            .margin_right(28)
+            .x_label_area_size(52)
+            .y_label_area_size(86)
+            .build_cartesian_2d(0.0..x_hi, yr)?;
+        let xf = |v: &f64| format_money(*v, &symbol);
+        let yf = |v: &f64| format_money(*v, &symbol);
+        chart
+            .configure_mesh()
+            .x_label_formatter(&xf)
+            .y_label_formatter(&yf)
+            .x_desc(format!("Commitment per hour at plan rates ({code})"))
+            .y_desc(format!("Expected savings ({code})"))
+            .label_style((FONT, TICK_SIZE).into_font().color(&C_DARK))
+            .axis_desc_style((FONT, DESC_SIZE).into_font().color(&C_DARK))
+            .bold_line_style(C_GREY.mix(0.25))
+            .light_line_style(TRANSPARENT)
+            .axis_style(C_DARK.mix(0.8))
+            .x_labels(8)
+            .y_labels(7)
+            .draw()?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 0.0), (x_hi, 0.0)],
+            C_DARK.mix(0.7).stroke_width(1),
+        )))?;
+        chart.draw_series(LineSeries::new(
+            input.points.iter().copied(),
+            C_GREEN.stroke_width(3),
+        ))?;
+        for (p, c, label) in [
+            (input.chosen, C_BLUE, "Recommended"),
+            (input.lookback, C_VERMILION, input.lookback_name.as_str()),
+        ] {
+            if let Some((x, y)) = p {
+                chart.draw_series(std::iter::once(Circle::new((x, y), 7, c.filled())))?;
+                chart.draw_series(std::iter::once(
+                    EmptyElement::at((x, y))
+                        + Text::new(
+                            format!("{} {}/h", clean(label), format_money(x, &symbol)),
+                            (10, 8),
+                            (FONT, TICK_SIZE)
+                                .into_font()
+                                .color(&c)
+                                .pos(Pos::new(HPos::Left, VPos::Top)),
+                        ),
+                ))?;
+            }
+        }
+        Ok(())
+    })
+}

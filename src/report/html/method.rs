@@ -37,7 +37,11 @@ pub(super) fn section(p: &mut Page, d: &ReportData) {
         "Optimizer: per pool, the exact minimum of the risk-adjusted cost over horizontal slices of demand — a 3-year layer bought now and 1-year layers at each year start — with existing commitments and their expirations; whole units; every purchase pays its full term. Payment options are compared by present value at the cost of capital.".into(),
         "Money is exact decimal arithmetic, rounded half-even to cents; totals reconcile to the bill. Spreadsheet cells are numbers (doubles); the CSV and JSON exports carry the exact amounts.".into(),
         "The lookback rule replays the last N days of usage after existing commitments and buys the level that would have been cheapest over them — what the providers' recommenders do.".into(),
-        "Not modelled: spend-based Savings Plans / CUD pools (their existing commitments stay in the spend forecast), size flexibility across instance sizes, price changes, and demand changes not announced as events.".into(),
+        if d.spend_pools.is_empty() {
+            "Not modelled: size flexibility across instance sizes, price changes, and demand changes not announced as events. Spend-based pools (Savings Plans, spend CUDs) are planned when the rate card has one.".into()
+        } else {
+            "Spend-based plans: per SKU the hourly list (on-demand-equivalent) cost, committed usage included, on long-run level paths; reservations and plans held apply first (the providers' order), then each term's exact optimum by a breakpoint sweep (verified against an LP). Not modelled: size flexibility across instance sizes, the plan inside the quarterly plan and scenario matrix, price changes, and demand changes not announced as events.".into()
+        },
         format!(
             "Reproducible: the same inputs and as-of date ({}) give byte-identical files; nothing depends on the clock.",
             d.as_of

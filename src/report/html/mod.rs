@@ -6,7 +6,7 @@
 //! This module holds the page skeleton (head, header, navigation), the CSS, the
 //! Content-Security-Policy, escaping, number formatting and the table/figure writer; each
 //! section of the page is rendered by its own submodule, in page order: [`summary`],
-//! [`quarterly`], [`scenarios`], [`recommendations`], [`evidence`], [`forecasts`], [`anomalies`],
+//! [`quarterly`], [`scenarios`], [`recommendations`], [`spend`], [`evidence`], [`forecasts`], [`anomalies`],
 //! [`quality`], [`method`]. [`index`] renders a report directory's `index.html`.
 
 use std::fmt::Write as _;
@@ -26,6 +26,7 @@ mod quality;
 mod quarterly;
 mod recommendations;
 mod scenarios;
+mod spend;
 mod summary;
 
 pub use index::render_index;
@@ -275,12 +276,19 @@ pub fn render_html(d: &ReportData) -> Result<String, ReportError> {
         escape(&d.plan_file),
         env!("CARGO_PKG_VERSION")
     );
-    p.raw("<nav><a href=\"#summary\">Summary</a><a href=\"#quarterly-plan\">Quarterly plan</a><a href=\"#scenarios\">Scenarios</a><a href=\"#recommendations\">Recommendations</a><a href=\"#evidence\">Evidence</a><a href=\"#forecasts\">Forecasts</a><a href=\"#anomalies\">Anomalies &amp; saturation</a><a href=\"#data-quality\">Data quality</a><a href=\"#method\">Method</a></nav><main>");
+    let nav = "<nav><a href=\"#summary\">Summary</a><a href=\"#quarterly-plan\">Quarterly plan</a><a href=\"#scenarios\">Scenarios</a><a href=\"#recommendations\">Recommendations</a>{}<a href=\"#evidence\">Evidence</a><a href=\"#forecasts\">Forecasts</a><a href=\"#anomalies\">Anomalies &amp; saturation</a><a href=\"#data-quality\">Data quality</a><a href=\"#method\">Method</a></nav><main>";
+    let sp_link = if d.spend_pools.is_empty() {
+        ""
+    } else {
+        "<a href=\"#savings-plans\">Savings Plans</a>"
+    };
+    p.raw(&nav.replace("{}", sp_link));
 
     summary::section(&mut p, d, &summary);
     quarterly::section(&mut p, d, &ccy);
     scenarios::section(&mut p, d, &ccy);
     recommendations::section(&mut p, d, &ccy);
+    spend::section(&mut p, d, &ccy);
     evidence::section(&mut p, d);
     forecasts::section(&mut p, d);
     anomalies::section(&mut p, d);

@@ -1,0 +1,205 @@
+//! Flexible-commitment benchmarks (no harness): medians of 3 runs, against an LP solver
+//! (good_lp + microlp, the tests' dev-dependency) measured in the same run.
+//!
+//! 1. One year hourly (8,760 h) × 300 SKUs × 20 paths, three plan types (an EC2-Instance-
+//!    style plan on one family's SKUs, a Compute-style plan on every SKU, a Database-style
+//!    plan on a third of them): the exact sweep of each plan type, and the three planned in
+//!    the providers' order (each swept on what the earlier ones leave, then the bill
+//!    replayed).
+//! 2. The same one-plan-type problem as an LP, on growing sizes (hours × SKUs × paths),
+//!    until one solve takes longer than `--lp-cap` seconds (default 600): the sweep and the
+//!    LP on the largest size the LP finished, and their ratio.
+//!
+//! `cargo bench --bench flex [-- --lp-cap 600 --skip-lp]`
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use capplan::plan::flex::{
+    Instrument, RANK_COMPUTE_PLAN, RANK_INSTANCE_PLAN, SpendPaths, plan_in_order, sweep,
+};
+use good_lp::{Expression, ProblemVariables, Solution, SolverModel, microlp, variable};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Spend with a daily and weekly cycle per SKU, a level per path, noise and idle hours.
+fn spend(rng: &mut Rng, skus: usize, hours: usize, paths: usize) -> SpendPaths {
+    let level: Vec<f64> = (0..skus).map(|_| 0.2 + 5.0 * rng.unit()).collect();
+    let mut v = Vec::with_capacity(skus * hours * paths);
+    for _ in 0..paths {
+        let scale = 0.8 + 0.4 * rng.unit();
+        for t in 0..hours {
+            let cycle = 1.0
+                + 0.3 * ((t % 24) as f64 / 24.0 * std::f64::consts::TAU).sin()
+                + if (t / 24) % 7 >= 5 { -0.2 } else { 0.0 };
+            for l in &level {
+                let x = l * scale * cycle * (0.7 + 0.6 * rng.unit());
+                v.push(if rng.unit() < 0.05 { 0.0 } else { x.max(0.0) });
+            }
+        }
+    }
+    SpendPaths::new(skus, hours, paths, v).expect("valid spend")
+}
+
+fn plan_types(rng: &mut Rng, skus: usize) -> Vec<Instrument> {
+    let base: Vec<f64> = (0..skus).map(|_| 0.55 + 0.25 * rng.unit()).collect();
+    vec![
+        Instrument {
+            id: "ec2-instance".into(),
+            rank: RANK_INSTANCE_PLAN,
+            ratio: (0..skus)
+                .map(|j| (j < skus / 10).then(|| base[j] - 0.1))
+                .collect(),
+            fee: 1.0,
+        },
+        Instrument {
+            id: "compute".into(),
+            rank: RANK_COMPUTE_PLAN,
+            ratio: base.iter().map(|r| Some(*r)).collect(),
+            fee: 1.0,
+        },
+        Instrument {
+            id: "database".into(),
+            rank: RANK_COMPUTE_PLAN,
+            ratio: (0..skus)
+                .map(|j| (j % 3 == 0).then(|| base[j] + 0.05))
+                .collect(),
+            fee: 1.0,
+        },
+    ]
+}
+
+fn median(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// The one-plan-type LP (as `tests/it/flex_verify.rs`): its optimal cost and solve time.
+fn lp(d: &SpendPaths, inst: &Instrument) -> (f64, f64) {
+    let t0 = Instant::now();
+    let w = 1.0 / d.paths() as f64;
+    let mut vars = ProblemVariables::new();
+    let c = vars.add(variable().min(0.0));
+    let mut obj = Expression::from(inst.fee * d.hours() as f64 * c);
+    let mut hours = Vec::new();
+    for s in 0..d.paths() {
+        for t in 0..d.hours() {
+            let u = d.hour(s, t);
+            let mut row = Vec::new();
+            for (j, r) in inst.ratio.iter().enumerate() {
+                if let Some(r) = r
+                    && u[j] > 0.0
+                {
+                    let x = vars.add(variable().min(0.0).max(u[j]));
+                    obj -= w * x;
+                    row.push((*r, x));
+                }
+            }
+            hours.push(row);
+        }
+    }
+    let mut model = vars.minimise(obj).using(microlp);
+    for row in &hours {
+        if row.is_empty() {
+            continue;
+        }
+        let mut e = Expression::from(0.0);
+        for (r, x) in row {
+            e += *r * *x;
+        }
+        model = model.with(e.leq(c));
+    }
+    let sol = model.solve().expect("LP solves");
+    let cost = inst.fee * d.hours() as f64 * sol.value(c) + d.expected_total()
+        - hours
+            .iter()
+            .flatten()
+            .map(|(_, x)| sol.value(*x))
+            .sum::<f64>()
+            * w;
+    (cost, t0.elapsed().as_secs_f64())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let lp_cap: f64 = args
+        .iter()
+        .position(|a| a == "--lp-cap")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600.0);
+    let skip_lp = args.iter().any(|a| a == "--skip-lp");
+    let mut rng = Rng(42);
+
+    let (h, k, p) = (8760, 300, 20);
+    let d = spend(&mut rng, k, h, p);
+    let types = plan_types(&mut rng, k);
+    for inst in &types {
+        let m = median(3, || {
+            black_box(sweep(&d, inst).unwrap());
+        });
+        println!("sweep {:>12}: {h} h x {k} SKUs x {p} paths: median {m:.2} s", inst.id);
+    }
+    let m = median(3, || {
+        black_box(plan_in_order(&d, &types).unwrap());
+    });
+    println!("three plan types in the providers' order (sweeps + replay): median {m:.2} s");
+
+    if skip_lp {
+        return;
+    }
+    // LP baseline on growing sizes, one plan type (the compute plan's ratios).
+    let mut last: Option<(String, f64, f64, f64, f64)> = None;
+    for (h, k, p) in [
+        (24, 10, 2),
+        (168, 10, 2),
+        (168, 30, 4),
+        (720, 30, 4),
+        (720, 100, 4),
+        (2190, 100, 8),
+        (8760, 100, 8),
+    ] {
+        let mut rng = Rng(7);
+        let d = spend(&mut rng, k, h, p);
+        let inst = plan_types(&mut rng, k).swap_remove(1);
+        let (lp_cost, lp_s) = lp(&d, &inst);
+        let sw = median(3, || {
+            black_box(sweep(&d, &inst).unwrap());
+        });
+        let s = sweep(&d, &inst).unwrap();
+        let gap = (s.optimum.cost - lp_cost).abs() / lp_cost.abs().max(1.0);
+        println!(
+            "LP {h} h x {k} SKUs x {p} paths: LP {lp_s:.2} s, sweep {:.4} s ({:.0}x), relative gap {gap:.1e}",
+            sw,
+            lp_s / sw
+        );
+        last = Some((format!("{h}x{k}x{p}"), lp_s, sw, lp_s / sw, gap));
+        if lp_s > lp_cap {
+            break;
+        }
+    }
+    if let Some((size, lp_s, sw, ratio, gap)) = last {
+        println!(
+            "largest LP solved: {size}: LP {lp_s:.1} s, sweep {sw:.4} s, {ratio:.0}x faster, gap {gap:.1e}"
+        );
+    }
+}
