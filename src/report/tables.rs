@@ -192,6 +192,78 @@ fn policy_backtest(d: &ReportData) -> Table {
     }
 }
 
+/// Spend-based plans: one row per pool and term (the optimum and the 30-day lookback), and
+/// the recommended term's curve.
+fn savings_plans(d: &ReportData) -> [Table; 2] {
+    let mut rows = Vec::new();
+    let mut curve = Vec::new();
+    for s in &d.spend_pools {
+        for o in &s.options {
+            let lb = o.lookback.as_ref();
+            rows.push(vec![
+                t(&s.pool),
+                t(&o.offer),
+                t(&o.term),
+                Cell::Int(o.hours as i64),
+                Cell::Num(o.discount_low),
+                Cell::Num(o.discount_high),
+                Cell::Money(o.commitment),
+                m(o.savings),
+                Cell::Num(o.coverage),
+                Cell::Num(o.utilisation),
+                lb.map_or(Cell::Empty, |l| Cell::Money(l.0)),
+                om(lb.map(|l| l.1)),
+                lb.map_or(Cell::Empty, |l| Cell::Num(l.2)),
+                lb.map_or(Cell::Empty, |l| Cell::Num(l.3)),
+                Cell::Bool(o.chosen),
+            ]);
+        }
+        for c in &s.curve {
+            curve.push(vec![
+                t(&s.pool),
+                Cell::Num(c.0),
+                Cell::Num(c.1),
+                Cell::Num(c.2),
+                Cell::Num(c.3),
+            ]);
+        }
+    }
+    [
+        Table {
+            name: "savings_plans",
+            columns: vec![
+                "pool",
+                "offer",
+                "term",
+                "hours",
+                "discount_low",
+                "discount_high",
+                "commitment_per_hour",
+                "expected_savings",
+                "coverage",
+                "utilisation",
+                "lookback_30d_commitment",
+                "lookback_30d_savings",
+                "lookback_30d_coverage",
+                "lookback_30d_utilisation",
+                "recommended",
+            ],
+            rows,
+        },
+        Table {
+            name: "savings_plan_curve",
+            columns: vec![
+                "pool",
+                "commitment_per_hour",
+                "expected_savings",
+                "coverage",
+                "utilisation",
+            ],
+            rows: curve,
+        },
+    ]
+}
+
 /// Every table of a report, in report order.
 pub(super) fn tables(d: &ReportData) -> Vec<Table> {
     let mut out = Vec::new();
@@ -341,6 +413,9 @@ pub(super) fn tables(d: &ReportData) -> Vec<Table> {
             })
             .collect(),
     });
+    if !d.spend_pools.is_empty() {
+        out.extend(savings_plans(d));
+    }
     out.push(policy_backtest(d));
     out.push(Table {
         name: "recommendations",
