@@ -337,6 +337,20 @@ pub(crate) struct PlanArgs {
     /// its date given the earlier ones (on one forecast this usually reproduces the lump).
     #[arg(long, value_enum, default_value = "equal")]
     pub(crate) ladder_sizing: LadderSizingArg,
+    /// Spend-based pools (Savings Plans, spend CUDs): also evaluate this commitment per hour
+    /// at plan rates (what-if), on the recommended term.
+    #[arg(long, value_name = "PER_HOUR")]
+    pub(crate) sp_commit: Option<f64>,
+    /// Spend-based pools: also size the commitment to cover this share (0..1) of the
+    /// eligible spend.
+    #[arg(long, value_name = "SHARE")]
+    pub(crate) sp_target_coverage: Option<f64>,
+    /// Spend-based pools: also size the commitment to keep this share (0..1) of it used.
+    #[arg(long, value_name = "SHARE")]
+    pub(crate) sp_target_utilisation: Option<f64>,
+    /// Spend-based pools: write the savings-versus-commitment curve of every term here (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) sp_curve: Option<PathBuf>,
     /// Output: .json (everything) or .csv (the recommendation table).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,

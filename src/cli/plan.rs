@@ -18,10 +18,15 @@ use capplan::plan::{
     PolicyStrategy, Portfolio, PortfolioSettings, Risk, backtest_policy, history_before,
     plan_portfolio,
 };
+use capplan::money::{Money, Rate};
+use capplan::plan::spend::{
+    Ask, NewReservation, SpendFrame, SpendPlan, SpendPoolInput, WhatIf, existing_plans,
+    plan_spend_pool, reservation_layers, sku_histories, what_if,
+};
 use capplan::pricing::{Inventory, RateCard};
 use capplan::progress::Progress as _;
 use capplan::scenario::ScenarioFile;
-use capplan::series::{Granularity, UsageSeries};
+use capplan::series::{Granularity, UsageSeries, cut_before};
 
 use super::args::{BacktestPlanArgs, InputArgs, PlanArgs, UsageError};
 use super::output::{Bar, out_ext, refuse_inputs_as_outputs, truncate};
@@ -35,6 +40,9 @@ struct Inputs {
     card: RateCard,
     inventory: Inventory,
     series: Vec<UsageSeries>,
+    /// Hourly list (on-demand-equivalent) cost by the same dimensions, when the card has a
+    /// spend-based pool.
+    list: Vec<UsageSeries>,
 }
 
 fn load_inputs(
@@ -71,6 +79,7 @@ fn load_inputs(
     by.dedup();
     let opts = input.to_options()?;
     let loaded = ingest::load(&opts)?;
+    let by_list = by.clone();
     let ingested = loaded.aggregate(&AggregateOptions {
         by,
         granularity: Some(Granularity::Hour),
@@ -78,6 +87,18 @@ fn load_inputs(
         measure: Measure::Quantity,
     })?;
     refuse_inputs_as_outputs(ingested.files.iter().map(|f| &f.path), outputs)?;
+    let list = if card.pools().iter().any(|p| p.is_spend_pool()) {
+        loaded
+            .aggregate(&AggregateOptions {
+                by: by_list,
+                granularity: Some(Granularity::Hour),
+                filters: Vec::new(),
+                measure: Measure::ListCost,
+            })?
+            .series
+    } else {
+        Vec::new()
+    };
     let series: Vec<UsageSeries> = ingested
         .series
         .into_iter()
@@ -106,6 +127,7 @@ fn load_inputs(
         card,
         inventory,
         series,
+        list,
     })
 }
 
@@ -115,15 +137,42 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
     if args.paths == 0 {
         return Err(UsageError("--paths must be at least 1".into()).into());
     }
+    let mut asks = Vec::new();
+    if let Some(c) = args.sp_commit {
+        asks.push(Ask::Commit(c));
+    }
+    if let Some(v) = args.sp_target_coverage {
+        asks.push(Ask::Coverage(v));
+    }
+    if let Some(v) = args.sp_target_utilisation {
+        asks.push(Ask::Utilisation(v));
+    }
+    for a in &asks {
+        match *a {
+            Ask::Commit(c) if !(c.is_finite() && c >= 0.0) => {
+                return Err(UsageError(format!("--sp-commit {c}: use an amount per hour >= 0")).into());
+            }
+            Ask::Coverage(v) | Ask::Utilisation(v) if !(v > 0.0 && v <= 1.0) => {
+                return Err(UsageError(format!(
+                    "--sp-target-coverage/--sp-target-utilisation {v}: use a share in (0, 1], e.g. 0.8"
+                ))
+                .into());
+            }
+            _ => {}
+        }
+    }
+    let mut outputs = vec![args.out.as_path()];
+    outputs.extend(args.sp_curve.as_deref());
     let Inputs {
         card,
         inventory,
         series,
+        list,
     } = load_inputs(
         &args.input,
         &args.rates,
         args.inventory.as_deref(),
-        &[args.out.as_path()],
+        &outputs,
     )?;
     let series = match args.as_of {
         Some(date) => history_before(&series, date).map_err(|e| policy_error(e, "--as-of", ""))?,
@@ -162,8 +211,23 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
         ..PortfolioSettings::default()
     };
     let portfolio = plan_portfolio(&card, &inventory, &forecasts, &series, &psettings)?;
+    let start = forecasts[0].forecast.start;
+    let spend = spend_pools(&card, &inventory, &list, start, &portfolio, &args, &asks)?;
+    let portfolio = Portfolio {
+        skipped: portfolio
+            .skipped
+            .into_iter()
+            .filter(|s| !spend.iter().any(|p| p.plan.pool_id == s.pool))
+            .collect(),
+        ..portfolio
+    };
 
-    let rows = table_rows(&card, &portfolio);
+    let mut rows = table_rows(&card, &portfolio);
+    rows.extend(spend_rows(&card, &spend, start));
+    if let Some(path) = &args.sp_curve {
+        export::write_csv_table(path, &CURVE_HEADER, &curve_rows(&spend))
+            .context("writing the Savings Plan curves")?;
+    }
     if ext == "json" {
         #[derive(Serialize)]
         struct File<'a> {
@@ -174,6 +238,7 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
             inventory: Option<String>,
             rate_card_warnings: Vec<String>,
             portfolio: &'a Portfolio,
+            spend_pools: &'a [SpendReport],
         }
         let risk_label = match risk {
             Risk::Quantile(q) if args.risk_quantile.is_some() => format!("quantile {q}"),
@@ -188,6 +253,7 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
             inventory: args.inventory.as_ref().map(|p| p.display().to_string()),
             rate_card_warnings: card.warnings().iter().map(|w| w.message.clone()).collect(),
             portfolio: &portfolio,
+            spend_pools: &spend,
         };
         export::write_json(&args.out, &file).context("writing the plan")?;
     } else {
@@ -195,7 +261,11 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
     }
     let mut out = super::output::stdout();
     print_plan(&mut out, &portfolio, &rows)?;
+    print_spend(&mut out, &spend)?;
     writeln!(out, "Wrote {}", args.out.display())?;
+    if let Some(path) = &args.sp_curve {
+        writeln!(out, "Wrote {}", path.display())?;
+    }
     Ok(())
 }
 
@@ -217,6 +287,239 @@ const HEADER: [&str; 16] = [
     "pool_coverage",
     "npv",
 ];
+
+/// A spend-based pool's plan and the answers to the user's what-ifs.
+#[derive(Serialize)]
+struct SpendReport {
+    plan: SpendPlan,
+    what_if: Vec<WhatIf>,
+}
+
+/// Plans every spend-based pool on the list cost before `start`, after the portfolio's
+/// reservations and the inventory.
+fn spend_pools(
+    card: &RateCard,
+    inventory: &Inventory,
+    list: &[UsageSeries],
+    start: chrono::DateTime<chrono::Utc>,
+    portfolio: &Portfolio,
+    args: &PlanArgs,
+    asks: &[Ask],
+) -> Result<Vec<SpendReport>> {
+    let history = cut_before(list, start);
+    let new: Vec<NewReservation> = portfolio
+        .pools
+        .iter()
+        .flat_map(|r| {
+            r.plan.purchases.iter().map(|b| NewReservation {
+                pool_id: r.pool.clone(),
+                start_hour: b.start_hour,
+                term_hours: b.term_hours,
+                quantity: b.quantity,
+                effective_hourly: b.effective_hourly.amount().try_into().unwrap_or(0.0),
+            })
+        })
+        .collect();
+    let horizon_hours = args.horizon.steps(3600);
+    let mut out = Vec::new();
+    for pool in card.pools().iter().filter(|p| p.is_spend_pool()) {
+        let Some((skus, hist)) = sku_histories(pool, &history) else {
+            continue;
+        };
+        let len = hist[0].len();
+        let frame = SpendFrame {
+            start,
+            hist_start: start - chrono::Duration::hours(len as i64),
+            hist_len: len,
+            horizon_hours,
+        };
+        let input = SpendPoolInput {
+            card,
+            pool,
+            reservations: reservation_layers(card, inventory, &skus, &frame, &new),
+            existing: existing_plans(inventory, pool, &skus, &frame),
+            skus,
+            history: hist,
+            horizon_hours,
+            paths: args.paths,
+            seed: args.seed,
+            cost_of_capital: args.cost_of_capital,
+        };
+        let plan = plan_spend_pool(&input)?;
+        let what_if = what_if(&input, &plan, asks)?;
+        out.push(SpendReport { plan, what_if });
+    }
+    Ok(out)
+}
+
+/// The recommended term of each spend pool as a row of the recommendation table: quantity
+/// in the pool's unit (on-demand-equivalent money per hour, commitment ÷ the offer's rate),
+/// fees exact from the offer.
+fn spend_rows(
+    card: &RateCard,
+    spend: &[SpendReport],
+    start: chrono::DateTime<chrono::Utc>,
+) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for s in spend {
+        let Some(o) = s.plan.chosen.map(|k| &s.plan.options[k]) else {
+            continue;
+        };
+        let Some(offer) = card.offer(&o.offer_id) else {
+            continue;
+        };
+        let c = o.sweep.optimum.commitment;
+        let r_ref = 1.0 - o.discount;
+        let qty = (c / r_ref * 1e6).round() / 1e6;
+        let per_unit = |d: rust_decimal::Decimal, mult: i64| {
+            Rate::new(Money::new(d * rust_decimal::Decimal::from(mult), offer.currency()))
+                .cost_of(qty)
+                .map(|m| m.round().amount().to_string())
+                .unwrap_or_default()
+        };
+        let savings = Rate::new(Money::new(rust_decimal::Decimal::ONE, offer.currency()))
+            .cost_of(o.sweep.optimum.savings)
+            .map(|m| m.round().amount().to_string())
+            .unwrap_or_default();
+        rows.push(vec![
+            s.plan.pool_id.clone(),
+            o.offer_id.clone(),
+            offer.term().to_string(),
+            offer.payment().to_string(),
+            start.format("%Y-%m-%d").to_string(),
+            format!("{qty}"),
+            per_unit(offer.upfront(), 1),
+            per_unit(offer.recurring_hourly(), 730),
+            offer.effective_hourly().to_string(),
+            savings,
+            if s.plan.demand > 0.0 {
+                format!("{:.4}", o.sweep.optimum.savings / s.plan.demand)
+            } else {
+                String::new()
+            },
+            String::new(),
+            format!("{:.4}", o.sweep.optimum.utilisation),
+            String::new(),
+            format!("{:.4}", o.sweep.optimum.coverage),
+            String::new(),
+        ]);
+    }
+    rows
+}
+
+const CURVE_HEADER: [&str; 8] = [
+    "pool",
+    "offer",
+    "commitment_per_hour",
+    "expected_cost",
+    "expected_savings",
+    "coverage",
+    "utilisation",
+    "marked",
+];
+
+fn curve_rows(spend: &[SpendReport]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for s in spend {
+        for o in &s.plan.options {
+            for p in &o.sweep.curve {
+                let marked = if *p == o.sweep.optimum { "optimum" } else { "" };
+                rows.push(vec![
+                    s.plan.pool_id.clone(),
+                    o.offer_id.clone(),
+                    format!("{:.6}", p.commitment),
+                    format!("{:.2}", p.cost),
+                    format!("{:.2}", p.savings),
+                    format!("{:.6}", p.coverage),
+                    format!("{:.6}", p.utilisation),
+                    marked.to_owned(),
+                ]);
+            }
+            if let Some(l) = &o.lookback {
+                rows.push(vec![
+                    s.plan.pool_id.clone(),
+                    o.offer_id.clone(),
+                    format!("{:.6}", l.commitment),
+                    format!("{:.2}", l.cost),
+                    format!("{:.2}", l.savings),
+                    format!("{:.6}", l.coverage),
+                    format!("{:.6}", l.utilisation),
+                    "lookback 30d".to_owned(),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
+fn print_spend(out: &mut impl Write, spend: &[SpendReport]) -> std::io::Result<()> {
+    for s in spend {
+        let p = &s.plan;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Spend-based pool {} ({} SKUs, {} paths; reservations and {:.3}/h of plans held apply first):",
+            p.pool_id,
+            p.skus.len(),
+            p.paths,
+            p.existing_now
+        )?;
+        writeln!(
+            out,
+            "{:<30} {:>4} {:>9} {:>12} {:>14} {:>6} {:>6} {:>12} {:>14} {:>6}",
+            "offer", "term", "discount", "commit/h", "savings", "cov", "util", "lookback/h", "its savings", "util"
+        )?;
+        for (i, o) in p.options.iter().enumerate() {
+            let lb = o.lookback.as_ref();
+            writeln!(
+                out,
+                "{:<30} {:>4} {:>4.0}-{:<3.0}% {:>12.3} {:>14.2} {:>5.1}% {:>5.1}% {:>12} {:>14} {:>6}{}",
+                truncate(&o.offer_id, 30),
+                if o.term_hours >= 26280 { "3y" } else { "1y" },
+                100.0 * o.discount_range.0,
+                100.0 * o.discount_range.1,
+                o.sweep.optimum.commitment,
+                o.sweep.optimum.savings,
+                100.0 * o.sweep.optimum.coverage,
+                100.0 * o.sweep.optimum.utilisation,
+                lb.map_or("-".into(), |l| format!("{:.3}", l.commitment)),
+                lb.map_or("-".into(), |l| format!("{:.2}", l.savings)),
+                lb.map_or("-".into(), |l| format!("{:.1}%", 100.0 * l.utilisation)),
+                if p.chosen == Some(i) { "  <- recommended" } else { "" }
+            )?;
+        }
+        if p.chosen.is_none() {
+            writeln!(out, "(no commitment saves money: buy none)")?;
+        }
+        for r in &p.portfolios {
+            writeln!(
+                out,
+                "  portfolio {:<34} plan {:>10.3}/h  RI fees {:>14.2}  plan fees {:>14.2}  on demand {:>14.2}  total {:>14.2}",
+                r.name, r.commitment, r.ri_fees, r.plan_fees, r.on_demand, r.total
+            )?;
+        }
+        for w in &s.what_if {
+            let ask = match w.ask {
+                Ask::Commit(c) => format!("commit {c}/h"),
+                Ask::Coverage(v) => format!("coverage {:.1}%", 100.0 * v),
+                Ask::Utilisation(v) => format!("utilisation {:.1}%", 100.0 * v),
+            };
+            match &w.point {
+                Some(pt) => writeln!(
+                    out,
+                    "  what-if {ask} ({}): commit {:.3}/h, expected savings {:.2}, coverage {:.1}%, utilisation {:.1}%",
+                    w.offer_id,
+                    pt.commitment,
+                    pt.savings,
+                    100.0 * pt.coverage,
+                    100.0 * pt.utilisation
+                )?,
+                None => writeln!(out, "  what-if {ask} ({}): not reachable with this plan", w.offer_id)?,
+            }
+        }
+    }
+    Ok(())
+}
 
 fn table_rows(card: &RateCard, p: &Portfolio) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -450,6 +753,7 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         card,
         inventory,
         series,
+        ..
     } = load_inputs(
         &args.input,
         &args.rates,

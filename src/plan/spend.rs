@@ -22,8 +22,10 @@ use super::flex::{
 };
 use super::types::PlanError;
 use crate::forecast::longrun::{LongRunSettings, long_run_paths};
-use crate::pricing::{OfferKind, Pool, RateCard};
-use crate::series::SeriesKey;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::pricing::{Inventory, OfferKind, Pool, RateCard, Term};
+use crate::series::{SeriesKey, UsageSeries};
 
 /// Paths the spend decision is made on (at most; the plan file's count when smaller): the
 /// sweep's cost is linear in paths × hours × SKUs, and 32 paths put the expected cost's
@@ -62,6 +64,162 @@ pub struct ExistingPlan {
     pub horizon: Vec<f64>,
     /// Commitment per history hour.
     pub history: Vec<f64>,
+}
+
+/// A reservation the RI plan buys, as the spend pool needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReservation {
+    /// Its RI pool.
+    pub pool_id: String,
+    /// Hour of the horizon it starts.
+    pub start_hour: usize,
+    /// Term in hours.
+    pub term_hours: usize,
+    /// Units.
+    pub quantity: f64,
+    /// Effective rate per unit-hour.
+    pub effective_hourly: f64,
+}
+
+/// Where the spend pool's history and horizon sit in time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SpendFrame {
+    /// The plan's start (first horizon hour).
+    pub start: DateTime<Utc>,
+    /// First history hour.
+    pub hist_start: DateTime<Utc>,
+    /// History hours.
+    pub hist_len: usize,
+    /// Horizon hours.
+    pub horizon_hours: usize,
+}
+
+/// Every reservation pool's coverage of the spend pool's SKUs (those its match selects):
+/// existing reservations and `new` ones, in on-demand-equivalent money per hour (units × the
+/// pool's on-demand rate).
+pub fn reservation_layers(
+    card: &RateCard,
+    inventory: &Inventory,
+    skus: &[SeriesKey],
+    frame: &SpendFrame,
+    new: &[NewReservation],
+) -> Vec<ReservationLayer> {
+    let hours = frame.horizon_hours;
+    let mut out = Vec::new();
+    for pool in card.pools().iter().filter(|p| !p.is_spend_pool()) {
+        let covered: Vec<usize> = skus
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| pool.match_rule().selector().matches(k))
+            .map(|(j, _)| j)
+            .collect();
+        if covered.is_empty() {
+            continue;
+        }
+        let od: f64 = pool.on_demand_rate().try_into().unwrap_or(0.0);
+        let scale = |v: Vec<f64>| v.into_iter().map(|u| u * od).collect::<Vec<f64>>();
+        let existing = scale(inventory.coverage(pool.id(), frame.start, hours));
+        let history = scale(inventory.coverage(pool.id(), frame.hist_start, frame.hist_len));
+        let mut cap = vec![0.0; hours];
+        let mut new_fees = 0.0;
+        for p in new.iter().filter(|p| p.pool_id == pool.id()) {
+            let end = p.start_hour.saturating_add(p.term_hours).min(hours);
+            for slot in cap.iter_mut().take(end).skip(p.start_hour) {
+                *slot += p.quantity * od;
+            }
+            new_fees += p.quantity * p.effective_hourly * p.term_hours as f64;
+        }
+        out.push(ReservationLayer {
+            pool_id: pool.id().to_owned(),
+            skus: covered,
+            existing,
+            new: cap,
+            new_fees,
+            history,
+        });
+    }
+    out
+}
+
+/// The plans the spend pool holds (its inventory), each with its per-SKU rates: the card's
+/// offer of the same kind, payment and term when there is one, else its own rate on every
+/// SKU.
+pub fn existing_plans(
+    inventory: &Inventory,
+    pool: &Pool,
+    skus: &[SeriesKey],
+    frame: &SpendFrame,
+) -> Vec<ExistingPlan> {
+    inventory
+        .for_pool(pool.id())
+        .map(|c| {
+            let days = (c.end() - c.start()).num_days();
+            let term = if days > 400 {
+                Term::ThreeYears
+            } else {
+                Term::OneYear
+            };
+            let offer = pool.offers().iter().find(|o| {
+                o.kind() == c.kind() && Some(o.payment()) == c.payment() && o.term() == term
+            });
+            let own: f64 = c.hourly_rate().try_into().unwrap_or(1.0);
+            let ratio = skus
+                .iter()
+                .map(|k| {
+                    let r = match offer {
+                        Some(o) => 1.0 - pool.discount_on(o, k).to_f64().unwrap_or(0.0),
+                        None => own,
+                    };
+                    Some(r.clamp(f64::MIN_POSITIVE, 1.0))
+                })
+                .collect();
+            let per_hour = c.quantity() * own;
+            let profile = |from: DateTime<Utc>, n: usize| -> Vec<f64> {
+                (0..n)
+                    .map(|h| {
+                        if c.is_active_at(from + Duration::hours(h as i64)) {
+                            per_hour
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect()
+            };
+            ExistingPlan {
+                id: c.id().to_owned(),
+                ratio,
+                horizon: profile(frame.start, frame.horizon_hours),
+                history: profile(frame.hist_start, frame.hist_len),
+            }
+        })
+        .collect()
+}
+
+/// The spend pool's SKUs: the hourly list-cost series (history before the plan's start)
+/// its match selects that spent something, aligned to end together (leading zeros where a
+/// SKU began later). `None` when there are none.
+pub fn sku_histories(
+    pool: &Pool,
+    list_history: &[UsageSeries],
+) -> Option<(Vec<SeriesKey>, Vec<Vec<f64>>)> {
+    let series: Vec<&UsageSeries> = list_history
+        .iter()
+        .filter(|s| pool.match_rule().selector().matches(&s.key))
+        .filter(|s| s.values.iter().any(|v| *v > 0.0))
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    let len = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+    let hist = series
+        .iter()
+        .map(|s| {
+            let mut v = vec![0.0; len - s.values.len()];
+            v.extend(&s.values);
+            v
+        })
+        .collect();
+    Some((series.iter().map(|s| s.key.clone()).collect(), hist))
 }
 
 /// What [`plan_spend_pool`] needs.
@@ -156,6 +314,79 @@ pub struct SpendPlan {
     /// RI only, plan only, RI + plan and the best share of the RI plan with the plan
     /// (sorted by total).
     pub portfolios: Vec<SpendPortfolio>,
+    /// The instrument of each option (same order), for what-if evaluations.
+    #[serde(skip)]
+    pub instruments: Vec<Instrument>,
+}
+
+/// What a user asks of a spend pool's recommended term instead of the optimum.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Ask {
+    /// Evaluate this commitment per hour.
+    Commit(f64),
+    /// The smallest commitment covering this share of the eligible spend.
+    Coverage(f64),
+    /// The largest commitment keeping this share of it used.
+    Utilisation(f64),
+}
+
+/// The answer to an [`Ask`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WhatIf {
+    /// The question.
+    pub ask: Ask,
+    /// The offer it was answered on (the recommended term, else the first).
+    pub offer_id: String,
+    /// The figures at the commitment; `None` when a target cannot be met.
+    pub point: Option<CurvePoint>,
+}
+
+/// Answers `asks` on the recommended option's paths (rebuilt as [`plan_spend_pool`] built
+/// them: same seed, same paths).
+///
+/// # Errors
+///
+/// [`PlanError::InvalidInput`] for a commitment that is negative or not finite, a target
+/// outside (0, 1], or inputs [`plan_spend_pool`] would refuse.
+pub fn what_if(
+    inp: &SpendPoolInput<'_>,
+    plan: &SpendPlan,
+    asks: &[Ask],
+) -> Result<Vec<WhatIf>, PlanError> {
+    let Some(k) = plan.chosen.or((!plan.options.is_empty()).then_some(0)) else {
+        return Ok(Vec::new());
+    };
+    for a in asks {
+        let ok = match *a {
+            Ask::Commit(c) => c.is_finite() && c >= 0.0,
+            Ask::Coverage(v) | Ask::Utilisation(v) => v > 0.0 && v <= 1.0,
+        };
+        if !ok {
+            return Err(PlanError::InvalidInput(format!(
+                "{a:?}: a commitment must be finite and >= 0, a target share in (0, 1]"
+            )));
+        }
+    }
+    let (per_sku, _) = sku_paths(inp, plan.paths);
+    let full = leftover(inp, &per_sku, plan.paths, inp.horizon_hours, 1.0)?;
+    let d = truncate(&full, plan.options[k].hours)?;
+    let inst = &plan.instruments[k];
+    asks.iter()
+        .map(|a| {
+            let c = match *a {
+                Ask::Commit(c) => Some(c),
+                Ask::Coverage(v) => flex::size_to(&d, inst, flex::Target::Coverage(v)).map_err(flex_err)?,
+                Ask::Utilisation(v) => {
+                    flex::size_to(&d, inst, flex::Target::Utilisation(v)).map_err(flex_err)?
+                }
+            };
+            Ok(WhatIf {
+                ask: *a,
+                offer_id: plan.options[k].offer_id.clone(),
+                point: c.map(|c| flex::evaluate(&d, inst, c)),
+            })
+        })
+        .collect()
 }
 
 fn flex_err(e: FlexError) -> PlanError {
@@ -383,6 +614,7 @@ pub fn plan_spend_pool(inp: &SpendPoolInput<'_>) -> Result<SpendPlan, PlanError>
         existing_now,
         demand,
         portfolios,
+        instruments,
     })
 }
 

@@ -3,7 +3,7 @@
 //! the RI plan and the commitments held applied first, and [`plan::spend`] on top →
 //! `report::SpendPoolView`.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 
@@ -12,8 +12,11 @@ use super::pools::PoolRun;
 use super::{Frame, RunError};
 use crate::ingest::{AggregateOptions, Measure};
 use crate::money::{Currency, Money, Rate};
-use crate::plan::spend::{ExistingPlan, ReservationLayer, SpendPlan, SpendPoolInput, plan_spend_pool};
-use crate::pricing::{Pool, Term};
+use crate::plan::spend::{
+    NewReservation, SpendFrame, SpendPlan, SpendPoolInput, existing_plans, plan_spend_pool,
+    reservation_layers, sku_histories,
+};
+use crate::pricing::Pool;
 use crate::report::{SpendOptionRow, SpendPoolView, SpendPortfolioRow};
 use crate::series::{Granularity, cut_before};
 
@@ -39,39 +42,44 @@ pub(crate) fn spend_pools(
     let history = cut_before(&list.series, frame.start);
     let (mut views, mut skipped) = (Vec::new(), Vec::new());
     for pool in pools {
-        let series: Vec<_> = history
-            .iter()
-            .filter(|s| pool.match_rule().selector().matches(&s.key))
-            .filter(|s| s.values.iter().any(|v| *v > 0.0))
-            .collect();
-        if series.is_empty() {
+        let Some((skus, hist)) = sku_histories(pool, &history) else {
             skipped.push((
                 pool.id().to_owned(),
                 "no list (on-demand-equivalent) cost in the bill matches it".to_owned(),
             ));
             continue;
-        }
-        // Align every SKU's history to end at the start (leading zeros where it began later).
-        let len = series.iter().map(|s| s.values.len()).max().unwrap_or(0);
+        };
+        let len = hist[0].len();
         let hist_start = frame.start - Duration::hours(len as i64);
-        let hist: Vec<Vec<f64>> = series
+        let new: Vec<NewReservation> = runs
             .iter()
-            .map(|s| {
-                let mut v = vec![0.0; len - s.values.len()];
-                v.extend(&s.values);
-                v
+            .flat_map(|r| {
+                r.strategies
+                    .get(primary_idx)
+                    .into_iter()
+                    .flatten()
+                    .map(|p| NewReservation {
+                        pool_id: r.pool_id.clone(),
+                        start_hour: p.start_hour,
+                        term_hours: p.offer.term_hours,
+                        quantity: p.quantity,
+                        effective_hourly: p.offer.effective_hourly.try_into().unwrap_or(0.0),
+                    })
             })
             .collect();
-        let skus: Vec<_> = series.iter().map(|s| s.key.clone()).collect();
-        let reservations = reservations(inp, runs, primary_idx, &skus, frame, hist_start, len);
-        let existing = existing_plans(inp, pool, &skus, frame, hist_start, len);
+        let frame_in = SpendFrame {
+            start: frame.start,
+            hist_start,
+            hist_len: len,
+            horizon_hours: frame.horizon_hours,
+        };
         let input = SpendPoolInput {
             card: &inp.card,
             pool,
+            reservations: reservation_layers(&inp.card, &inp.inventory, &skus, &frame_in, &new),
+            existing: existing_plans(&inp.inventory, pool, &skus, &frame_in),
             skus,
             history: hist,
-            reservations,
-            existing,
             horizon_hours: frame.horizon_hours,
             paths: inp.plan.forecast.paths,
             seed: inp.plan.forecast.seed,
@@ -81,119 +89,6 @@ pub(crate) fn spend_pools(
         views.push(view(&plan, pool.currency())?);
     }
     Ok((views, skipped))
-}
-
-/// Every reservation pool's coverage of the spend pool's SKUs: existing reservations and the
-/// primary strategy's purchases, in on-demand-equivalent money per hour.
-fn reservations(
-    inp: &Inputs,
-    runs: &[PoolRun],
-    primary_idx: usize,
-    skus: &[crate::series::SeriesKey],
-    frame: &Frame,
-    hist_start: DateTime<Utc>,
-    hist_len: usize,
-) -> Vec<ReservationLayer> {
-    let hours = frame.horizon_hours;
-    let mut out = Vec::new();
-    for pool in inp.card.pools().iter().filter(|p| !p.is_spend_pool()) {
-        let covered: Vec<usize> = skus
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| pool.match_rule().selector().matches(k))
-            .map(|(j, _)| j)
-            .collect();
-        if covered.is_empty() {
-            continue;
-        }
-        let od: f64 = pool.on_demand_rate().try_into().unwrap_or(0.0);
-        let existing: Vec<f64> = inp
-            .inventory
-            .coverage(pool.id(), frame.start, hours)
-            .into_iter()
-            .map(|u| u * od)
-            .collect();
-        let history: Vec<f64> = inp
-            .inventory
-            .coverage(pool.id(), hist_start, hist_len)
-            .into_iter()
-            .map(|u| u * od)
-            .collect();
-        let mut new = vec![0.0; hours];
-        let mut new_fees = 0.0;
-        if let Some(run) = runs.iter().find(|r| r.pool_id == pool.id())
-            && let Some(purchases) = run.strategies.get(primary_idx)
-        {
-            for p in purchases {
-                let end = p.start_hour.saturating_add(p.offer.term_hours).min(hours);
-                for slot in new.iter_mut().take(end).skip(p.start_hour) {
-                    *slot += p.quantity * od;
-                }
-                let rate: f64 = p.offer.effective_hourly.try_into().unwrap_or(0.0);
-                new_fees += p.quantity * rate * p.offer.term_hours as f64;
-            }
-        }
-        out.push(ReservationLayer {
-            pool_id: pool.id().to_owned(),
-            skus: covered,
-            existing,
-            new,
-            new_fees,
-            history,
-        });
-    }
-    out
-}
-
-/// The plans the spend pool holds, each with its per-SKU rates (the card's offer of the same
-/// kind, payment and term when there is one, else its own rate on every SKU).
-fn existing_plans(
-    inp: &Inputs,
-    pool: &Pool,
-    skus: &[crate::series::SeriesKey],
-    frame: &Frame,
-    hist_start: DateTime<Utc>,
-    hist_len: usize,
-) -> Vec<ExistingPlan> {
-    inp.inventory
-        .for_pool(pool.id())
-        .map(|c| {
-            let days = (c.end() - c.start()).num_days();
-            let term = if days > 400 { Term::ThreeYears } else { Term::OneYear };
-            let offer = pool.offers().iter().find(|o| {
-                o.kind() == c.kind() && Some(o.payment()) == c.payment() && o.term() == term
-            });
-            let own: f64 = c.hourly_rate().try_into().unwrap_or(1.0);
-            let ratio = skus
-                .iter()
-                .map(|k| {
-                    let r = match offer {
-                        Some(o) => 1.0 - f64::try_from(pool.discount_on(o, k)).unwrap_or(0.0),
-                        None => own,
-                    };
-                    Some(r.clamp(f64::MIN_POSITIVE, 1.0))
-                })
-                .collect();
-            let per_hour = c.quantity() * own;
-            let profile = |from: DateTime<Utc>, n: usize| -> Vec<f64> {
-                (0..n)
-                    .map(|h| {
-                        if c.is_active_at(from + Duration::hours(h as i64)) {
-                            per_hour
-                        } else {
-                            0.0
-                        }
-                    })
-                    .collect()
-            };
-            ExistingPlan {
-                id: c.id().to_owned(),
-                ratio,
-                horizon: profile(frame.start, frame.horizon_hours),
-                history: profile(hist_start, hist_len),
-            }
-        })
-        .collect()
 }
 
 /// Money of an expected amount (f64 money from the paths) through the one rate rule.
