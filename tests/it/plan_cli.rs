@@ -267,3 +267,127 @@ fn lower_risk_quantiles_commit_less() {
         .code(2)
         .stderr(predicate::str::contains("between 0 and 1"));
 }
+
+const SPEND_RATES: &str = r#"
+[[pool]]
+id = "vm"
+match = { service = "Compute" }
+unit = "instance-hours"
+series_unit = "Hours"
+on_demand_rate = "0.5"
+currency = "USD"
+offer = [ { id = "vm-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.30" } ]
+
+[[pool]]
+id = "sp"
+match = { service = ["Compute", "Functions"] }
+unit = "USD/hour on-demand equivalent"
+series_unit = "USD"
+on_demand_rate = "1"
+currency = "USD"
+offer = [
+  { id = "sp-1y", kind = "savings_plan_compute", term = "1y", payment = "no_upfront", recurring_hourly = "0.72" },
+  { id = "sp-3y", kind = "savings_plan_compute", term = "3y", payment = "no_upfront", recurring_hourly = "0.52" },
+]
+[[pool.rate]]
+match = { service = "Functions" }
+discount = { "sp-1y" = "0.12", "sp-3y" = "0.17" }
+"#;
+
+/// 10 weeks of hourly FOCUS rows: Compute (instance-hours at 0.5, 20–30 running) and
+/// Functions (spend only, 2–6 USD/h).
+fn write_focus(path: &Path) {
+    let mut csv = String::from(
+        "BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,ConsumedQuantity,ConsumedUnit,BilledCost,EffectiveCost,ListCost,ServiceName\n",
+    );
+    let t0 = chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    for h in 0..70 * 24 {
+        let s = (t0 + chrono::Duration::hours(h)).format("%Y-%m-%dT%H:%M:%SZ");
+        let e = (t0 + chrono::Duration::hours(h + 1)).format("%Y-%m-%dT%H:%M:%SZ");
+        let hr = h % 24;
+        let vms = 20 + (hr % 11) as i64;
+        let vm_cost = vms as f64 * 0.5;
+        writeln!(
+            csv,
+            "USD,Usage,{s},{e},{vms},Hours,{vm_cost:.2},{vm_cost:.2},{vm_cost:.2},Compute"
+        )
+        .unwrap();
+        let f = 2.0 + (hr as f64 / 6.0).floor();
+        writeln!(csv, "USD,Usage,{s},{e},{},Requests,{f:.2},{f:.2},{f:.2},Functions", 1000 * (f as i64)).unwrap();
+    }
+    std::fs::write(path, csv).unwrap();
+}
+
+#[test]
+fn plan_sizes_savings_plans_after_the_reservations() {
+    let dir = tempfile::tempdir().unwrap();
+    let bill = dir.path().join("focus.csv");
+    write_focus(&bill);
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(&rates, SPEND_RATES).unwrap();
+    let out = dir.path().join("plan.json");
+    let curve = dir.path().join("curve.csv");
+    let run = Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&bill)
+        .arg("--rates")
+        .arg(&rates)
+        .args([
+            "--horizon",
+            "1y",
+            "--paths",
+            "8",
+            "--sp-commit",
+            "3",
+            "--sp-target-coverage",
+            "0.5",
+            "--sp-curve",
+        ])
+        .arg(&curve)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("Spend-based pool sp (2 SKUs"), "{stdout}");
+    assert!(stdout.contains("<- recommended"), "{stdout}");
+    assert!(stdout.contains("what-if coverage 50.0%"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let plan = &v["spend_pools"][0]["plan"];
+    let k = plan["chosen"].as_u64().expect("a term is recommended") as usize;
+    let opt = &plan["options"][k];
+    // The 1y term on a 1y horizon; discounts 12 % (Functions) to 28 % (Compute).
+    assert_eq!(opt["offer_id"], "sp-1y");
+    let lo = opt["discount_range"][0].as_f64().unwrap();
+    assert!((lo - 0.12).abs() < 1e-9, "{lo}");
+    let c = opt["sweep"]["optimum"]["commitment"].as_f64().unwrap();
+    assert!(c > 0.0);
+    // The reservations come first: the plan never commits more than the spend they leave
+    // (Compute at most 30 × 0.5 = 15/h minus the RIs, Functions at most 5/h), at plan rates.
+    assert!(c < 0.88 * 20.0, "{c}");
+    let what = &v["spend_pools"][0]["what_if"];
+    let cov = what[1]["point"]["coverage"].as_f64().unwrap();
+    assert!((cov - 0.5).abs() < 1e-6, "{cov}");
+    // The recommendation table has the spend pool's row; the curve file has the optimum.
+    let text = std::fs::read_to_string(&curve).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("sp,sp-1y,") && l.ends_with(",optimum")), "{text}");
+    assert!(text.contains("lookback 30d"));
+
+    // Targets outside (0, 1] are usage errors (exit 2) before anything is read.
+    Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&bill)
+        .arg("--rates")
+        .arg(&rates)
+        .args(["--sp-target-utilisation", "1.5", "--out"])
+        .arg(dir.path().join("x.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("share in (0, 1]"));
+}
