@@ -40,6 +40,42 @@ pub const DISCOUNTS: [(&str, &str, u32); 6] = [
     ("3y", "all_upfront", 60),
 ];
 
+/// Discounts of the Compute-Savings-Plan-style spend pool `--spend` adds (percent, same
+/// terms and payments as [`DISCOUNTS`]): shallower than the RIs', as on AWS.
+pub const SP_DISCOUNTS: [(&str, &str, u32); 6] = [
+    ("1y", "no_upfront", 26),
+    ("1y", "partial_upfront", 28),
+    ("1y", "all_upfront", 29),
+    ("3y", "no_upfront", 46),
+    ("3y", "partial_upfront", 49),
+    ("3y", "all_upfront", 51),
+];
+
+/// A spend-based pool over every series of [`SERVICE`] (any region, any type), in
+/// on-demand-equivalent USD per hour, with the [`SP_DISCOUNTS`] offers.
+pub fn spend_pool() -> String {
+    let mut out = format!(
+        "[[pool]]\nid = \"compute-sp\"\nmatch = {{ service = \"{SERVICE}\" }}\nunit = \"USD/hour on-demand equivalent\"\nseries_unit = \"USD\"\non_demand_rate = \"1\"\ncurrency = \"USD\"\noffer = [\n"
+    );
+    for (term, payment, pct) in SP_DISCOUNTS {
+        let hours = Decimal::from(if term == "1y" { 8760 } else { 3 * 8760 });
+        let eff = Decimal::from(100 - pct) / Decimal::from(100);
+        let (upfront, recurring) = match payment {
+            "no_upfront" => (Decimal::ZERO, eff),
+            "all_upfront" => (eff * hours, Decimal::ZERO),
+            _ => {
+                let r = (eff / Decimal::from(2)).round_dp(4);
+                ((eff - r) * hours, r)
+            }
+        };
+        out.push_str(&format!(
+            "  {{ id = \"compute-sp-{term}-{payment}\", kind = \"savings_plan_compute\", term = \"{term}\", payment = \"{payment}\", upfront = \"{upfront}\", recurring_hourly = \"{recurring}\" }},\n"
+        ));
+    }
+    out.push_str("]\n\n");
+    out
+}
+
 /// Pool id of `(region, instance type)`.
 pub fn pool_id(region: &str, itype: &str) -> String {
     format!("{region}-{itype}")

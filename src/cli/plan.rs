@@ -21,7 +21,7 @@ use capplan::plan::{
 use capplan::money::{Money, Rate};
 use capplan::plan::spend::{
     Ask, NewReservation, SpendFrame, SpendPlan, SpendPoolInput, WhatIf, existing_plans,
-    plan_spend_pool, reservation_layers, sku_histories, what_if,
+    level_cap, plan_spend_pool, reservation_layers, sku_histories, what_if,
 };
 use capplan::pricing::{Inventory, RateCard};
 use capplan::progress::Progress as _;
@@ -320,6 +320,11 @@ fn spend_pools(
             })
         })
         .collect();
+    let caps: Vec<(String, f64)> = portfolio
+        .pools
+        .iter()
+        .map(|r| (r.pool.clone(), level_cap(&r.sizing, r.existing_units_now)))
+        .collect();
     let horizon_hours = args.horizon.steps(3600);
     let mut out = Vec::new();
     for pool in card.pools().iter().filter(|p| p.is_spend_pool()) {
@@ -336,7 +341,7 @@ fn spend_pools(
         let input = SpendPoolInput {
             card,
             pool,
-            reservations: reservation_layers(card, inventory, &skus, &frame, &new),
+            reservations: reservation_layers(card, inventory, &skus, &frame, &new, &caps),
             existing: existing_plans(inventory, pool, &skus, &frame),
             skus,
             history: hist,
@@ -494,8 +499,15 @@ fn print_spend(out: &mut impl Write, spend: &[SpendReport]) -> std::io::Result<(
         for r in &p.portfolios {
             writeln!(
                 out,
-                "  portfolio {:<34} plan {:>10.3}/h  RI fees {:>14.2}  plan fees {:>14.2}  on demand {:>14.2}  total {:>14.2}",
-                r.name, r.commitment, r.ri_fees, r.plan_fees, r.on_demand, r.total
+                "  portfolio {:<52} plan {:>10.3}/h  RI fees {:>12.2}  plan fees {:>12.2}  on demand {:>12.2}  total {:>12.2}  if recent demand persists {:>12.2}{}",
+                r.name,
+                r.commitment,
+                r.ri_fees,
+                r.plan_fees,
+                r.on_demand,
+                r.total,
+                r.persist_total,
+                if r.chosen { "  <- recommended" } else { "" }
             )?;
         }
         for w in &s.what_if {
@@ -876,6 +888,7 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
             )?;
         }
     }
+    print_spend_backtest(&mut out, &backtest)?;
     if let (Some(path), Some(ext)) = (&args.out, ext) {
         if ext == "json" {
             export::write_json(path, &backtest).context("writing the policy backtest")?;
@@ -893,6 +906,80 @@ pub(crate) fn backtest_plan_cmd(args: BacktestPlanArgs) -> Result<()> {
         }
         writeln!(out, "Wrote {}", path.display())?;
     }
+    Ok(())
+}
+
+/// Spend-based pools in the policy backtest: per decision and in total, the realised cost
+/// of the RI plan alone, the plan alone, both, the portfolio chosen at the date and the RI plan
+/// with the 30-day Savings Plan recommendation, against the hindsight best.
+fn print_spend_backtest(out: &mut impl Write, b: &PolicyBacktest) -> std::io::Result<()> {
+    let rows: Vec<(&str, &capplan::plan::spend::SpendRealised)> = b
+        .decisions
+        .iter()
+        .flat_map(|d| d.spend.iter().map(move |s| (d.date.as_str(), s)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Spend-based pools (the reservation pools' usage in money; RIs apply first):"
+    )?;
+    writeln!(
+        out,
+        "{:<10} {:<12} {:<26} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14}",
+        "decision", "pool", "chosen", "on demand", "RI only", "plan only", "RI + plan", "chosen", "RI + SP 30d", "hindsight"
+    )?;
+    let mut sum = [rust_decimal::Decimal::ZERO; 7];
+    for (date, s) in &rows {
+        let lb = s.lookback.map_or(s.ri_only, |m| m);
+        let vals = [
+            s.on_demand, s.ri_only, s.plan_only, s.ri_plus_plan, s.chosen_cost, lb, s.hindsight,
+        ];
+        for (acc, v) in sum.iter_mut().zip(vals) {
+            *acc += v.amount();
+        }
+        writeln!(
+            out,
+            "{:<10} {:<12} {:<26} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14}",
+            date,
+            truncate(&s.pool, 12),
+            truncate(&format!("{} {:.2}/h", s.chosen, s.commitment), 26),
+            vals[0].amount(),
+            vals[1].amount(),
+            vals[2].amount(),
+            vals[3].amount(),
+            vals[4].amount(),
+            vals[5].amount(),
+            vals[6].amount()
+        )?;
+    }
+    let captured = |v: rust_decimal::Decimal| {
+        let best = sum[0] - sum[6];
+        if best > rust_decimal::Decimal::ZERO {
+            format!("{:.1} %", ((sum[0] - v) / best * rust_decimal::Decimal::from(100)).round_dp(1))
+        } else {
+            "-".into()
+        }
+    };
+    writeln!(
+        out,
+        "Total: on demand {}; RI only {} (captured {}); plan only {} ({}); RI + plan {} ({}); chosen portfolio {} ({}), {} vs RI only; RI + 30-day SP rule {} ({}); hindsight {}.",
+        sum[0],
+        sum[1],
+        captured(sum[1]),
+        sum[2],
+        captured(sum[2]),
+        sum[3],
+        captured(sum[3]),
+        sum[4],
+        captured(sum[4]),
+        sum[1] - sum[4],
+        sum[5],
+        captured(sum[5]),
+        sum[6]
+    )?;
     Ok(())
 }
 

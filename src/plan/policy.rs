@@ -258,6 +258,10 @@ pub struct Decision {
     pub date: String,
     /// The realised costs per planned pool.
     pub pools: Vec<RealisedPool>,
+    /// Spend-based pools (Savings Plans) decided at the date on top of the RI plan and
+    /// realised on the spend that followed (the reservation pools' usage in money).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spend: Vec<super::spend::SpendRealised>,
 }
 
 /// One alternative's realised cost summed over every decision and pool: a lookback rule or a
@@ -551,9 +555,54 @@ pub fn backtest_policy(
                 &finance,
             )?;
         }
+        let new: Vec<super::spend::NewReservation> = portfolio
+            .pools
+            .iter()
+            .flat_map(|r| {
+                r.plan
+                    .purchases
+                    .iter()
+                    .map(|b| super::spend::NewReservation {
+                        pool_id: r.pool.clone(),
+                        start_hour: b.start_hour,
+                        term_hours: b.term_hours,
+                        quantity: b.quantity,
+                        effective_hourly: b.effective_hourly.amount().try_into().unwrap_or(0.0),
+                    })
+            })
+            .collect();
+        let caps: Vec<(String, f64)> = portfolio
+            .pools
+            .iter()
+            .map(|r| {
+                (
+                    r.pool.clone(),
+                    super::spend::level_cap(&r.sizing, r.existing_units_now),
+                )
+            })
+            .collect();
+        let mut spend = Vec::new();
+        for sp in card.pools().iter().filter(|p| p.is_spend_pool()) {
+            if let Some(r) = super::spend::realise_spend_decision(
+                card,
+                inventory,
+                sp,
+                &history,
+                series,
+                t0,
+                hours,
+                (&new, &caps),
+                settings.portfolio.paths,
+                settings.portfolio.seed,
+                settings.portfolio.cost_of_capital,
+            )? {
+                spend.push(r);
+            }
+        }
         decisions.push(Decision {
             date: date.to_string(),
             pools,
+            spend,
         });
         progress.inc();
     }

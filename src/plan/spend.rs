@@ -22,6 +22,7 @@ use super::flex::{
 };
 use super::types::PlanError;
 use crate::forecast::longrun::{LongRunSettings, long_run_paths};
+use crate::money::Money;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::pricing::{Inventory, OfferKind, Pool, RateCard, Term};
@@ -51,6 +52,28 @@ pub struct ReservationLayer {
     pub new_fees: f64,
     /// Capacity per history hour (existing reservations then), for the lookback.
     pub history: Vec<f64>,
+    /// The most total demand (existing + new reservations + the plan's share), in
+    /// on-demand-equivalent money per hour, that the RI pool's level evidence supports
+    /// ([`level_cap`]); `None` without a sizing note.
+    pub level_cap: Option<f64>,
+}
+
+/// The total demand (units per hour) the RI sizing's **level** evidence supports: its held
+/// level, floor and trust without the peers' scaling. A spend-based plan survives a type
+/// migration, so the peers' signal (the same type falling elsewhere) does not bound it; a
+/// falling or uncertain level bounds reservations and plan alike, so a plan never commits
+/// past what the evidence let the reservations commit had the type been safe.
+pub fn level_cap(note: &super::sizing::SizingNote, existing_now: f64) -> f64 {
+    let keep = (1.0 - note.peers.share()).max(1e-9);
+    let floor = note.floor_level / keep;
+    let trust = (note.trust / keep).min(1.0);
+    let wanted = existing_now + note.optimizer_units.max(note.chosen_units);
+    let bound = if wanted > floor {
+        floor + trust * (wanted - floor)
+    } else {
+        wanted
+    };
+    bound.min(note.held_level).max(existing_now + note.chosen_units)
 }
 
 /// A plan the pool already holds: its commitment at plan rates per hour.
@@ -96,13 +119,14 @@ pub struct SpendFrame {
 
 /// Every reservation pool's coverage of the spend pool's SKUs (those its match selects):
 /// existing reservations and `new` ones, in on-demand-equivalent money per hour (units × the
-/// pool's on-demand rate).
+/// pool's on-demand rate), with each pool's [`level_cap`] (`caps`: pool id → units).
 pub fn reservation_layers(
     card: &RateCard,
     inventory: &Inventory,
     skus: &[SeriesKey],
     frame: &SpendFrame,
     new: &[NewReservation],
+    caps: &[(String, f64)],
 ) -> Vec<ReservationLayer> {
     let hours = frame.horizon_hours;
     let mut out = Vec::new();
@@ -136,6 +160,10 @@ pub fn reservation_layers(
             new: cap,
             new_fees,
             history,
+            level_cap: caps
+                .iter()
+                .find(|(id, _)| id == pool.id())
+                .map(|(_, units)| units * od),
         });
     }
     out
@@ -287,8 +315,14 @@ pub struct SpendPortfolio {
     pub plan_fees: f64,
     /// Expected on-demand spend left.
     pub on_demand: f64,
-    /// Total = the three above.
+    /// Total = the three above (expected, on the decision paths).
     pub total: f64,
+    /// The same in the world where the last four weeks persist.
+    pub persist_total: f64,
+    /// Its maximum regret over the two worlds.
+    pub regret: f64,
+    /// Whether this is the portfolio recommended (least maximum regret).
+    pub chosen: bool,
 }
 
 /// The plan of a spend pool.
@@ -311,8 +345,8 @@ pub struct SpendPlan {
     /// Expected on-demand-equivalent spend over the chosen option's hours, before any
     /// commitment.
     pub demand: f64,
-    /// RI only, plan only, RI + plan and the best share of the RI plan with the plan
-    /// (sorted by total).
+    /// The chosen portfolio first, then RI only, plan only and RI + plan (see
+    /// `portfolios`).
     pub portfolios: Vec<SpendPortfolio>,
     /// The instrument of each option (same order), for what-if evaluations.
     #[serde(skip)]
@@ -497,7 +531,11 @@ fn lookback_spend(inp: &SpendPoolInput<'_>) -> Option<SpendPaths> {
             v[o + j] = inp.history[j][from + t];
         }
         for r in &inp.reservations {
-            let mut cap = r.history.get(from + t).copied().unwrap_or(0.0);
+            // The reservations held then and the RI plan's (as if bought): the rule sizes
+            // the plan on what the reservations leave, as a provider's recommender does
+            // once the reservations exist.
+            let mut cap = r.history.get(from + t).copied().unwrap_or(0.0)
+                + r.new.first().copied().unwrap_or(0.0);
             for &j in &r.skus {
                 let x = v[o + j].min(cap);
                 v[o + j] -= x;
@@ -634,8 +672,108 @@ fn truncate(d: &SpendPaths, hours: usize) -> Result<SpendPaths, PlanError> {
 /// Shares of the RI plan tried with the plan on top (the plan's optimum is exact for each).
 const RI_SHARES: [f64; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
 
-/// RI only, plan only, RI + plan, and the best share of the RI plan with the plan, over
-/// `hours` of the chosen option; and the demand before any commitment.
+/// The most a plan may commit per hour (plan rates) on top of `share` of the RI plan: per
+/// RI pool, its [`level_cap`] less the reservations held and bought, at the plan's mean rate
+/// on the pool's SKUs; per SKU no RI pool covers, its floor (the lowest of the last four
+/// weekly means) at its rate. Pools without a sizing note add no bound of their own (their
+/// SKUs count by their floor).
+fn commitment_cap(inp: &SpendPoolInput<'_>, inst: &Instrument, share: f64) -> f64 {
+    let absorbed = absorbed_share(&inp.history);
+    let mut cap = 0.0;
+    let mut in_layer = vec![false; inp.skus.len()];
+    for r in &inp.reservations {
+        let ratios: Vec<f64> = r.skus.iter().filter_map(|&j| inst.ratio[j]).collect();
+        for &j in &r.skus {
+            in_layer[j] = r.level_cap.is_some();
+        }
+        let (Some(free), false) = (r.level_cap, ratios.is_empty()) else {
+            continue;
+        };
+        let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+        let existing = r.existing.first().copied().unwrap_or(0.0);
+        let planned = existing + r.new.first().copied().unwrap_or(0.0);
+        // Past the RI plan only as far as the fall elsewhere was absorbed by growth in the
+        // plan's scope (a migration the plan survives), not where demand vanished.
+        let level = planned + absorbed * (free - planned).max(0.0);
+        let held = existing + share * r.new.first().copied().unwrap_or(0.0);
+        cap += mean * (level - held).max(0.0);
+    }
+    for (j, h) in inp.history.iter().enumerate() {
+        if in_layer[j] {
+            continue;
+        }
+        let Some(r) = inst.ratio[j] else { continue };
+        let weeks = crate::forecast::longrun::weekly_means(h);
+        let floor = weeks
+            .iter()
+            .rev()
+            .take(4)
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        if floor.is_finite() {
+            cap += r * floor;
+        }
+    }
+    // The plans held use part of it.
+    let held_plans: f64 = inp
+        .existing
+        .iter()
+        .map(|e| e.horizon.first().copied().unwrap_or(0.0))
+        .sum();
+    (cap - held_plans).max(0.0)
+}
+
+/// How much of the spend that fell in some SKUs (last four weeks against weeks 13–26
+/// before) reappeared as growth in others: 1 when nothing fell or the growth covers the fall
+/// (a migration inside the plan's scope), 0 when nothing grew (demand vanished).
+fn absorbed_share(history: &[Vec<f64>]) -> f64 {
+    let (mut fell, mut grew) = (0.0, 0.0);
+    for h in history {
+        let w = crate::forecast::longrun::weekly_means(h);
+        if w.len() < 26 {
+            continue;
+        }
+        let recent = w[w.len() - 4..].iter().sum::<f64>() / 4.0;
+        let before = w[w.len() - 26..w.len() - 12].iter().sum::<f64>() / 14.0;
+        let d = recent - before;
+        if d < 0.0 {
+            fell -= d;
+        } else {
+            grew += d;
+        }
+    }
+    if fell <= 0.0 {
+        1.0
+    } else {
+        (grew / fell).min(1.0)
+    }
+}
+
+/// The "recent demand persists" world: per SKU, its last four weeks repeated over `hours`
+/// (one path).
+fn persist_world(inp: &SpendPoolInput<'_>, hours: usize) -> Vec<Vec<Vec<f64>>> {
+    inp.history
+        .iter()
+        .map(|h| {
+            let tail = &h[h.len().saturating_sub(4 * 168)..];
+            vec![
+                (0..hours)
+                    .map(|t| if tail.is_empty() { 0.0 } else { tail[t % tail.len()] })
+                    .collect(),
+            ]
+        })
+        .collect()
+}
+
+/// The portfolios over `hours` of the chosen option, and the demand before any commitment.
+///
+/// Candidates: the RI plan alone; for each share of the RI plan in [`RI_SHARES`], the plan's
+/// exact optimum on the spend that share leaves, sized on the decision paths and, when it
+/// differs, on the "last four weeks persist" world. Each is costed in both worlds and the
+/// one with the least maximum regret (its cost − the best candidate's, in each world) is
+/// chosen: the plan replaces or tops up reservations only where that is right in both the
+/// forecast and the recent-demand world, the same test the RI sizing applies against the
+/// lookback rule. Rows: the chosen portfolio first, then RI only, plan only and RI + plan.
 fn portfolios(
     inp: &SpendPoolInput<'_>,
     per_sku: &[Vec<Vec<f64>>],
@@ -653,43 +791,73 @@ fn portfolios(
     };
     let ri_fees: f64 = inp.reservations.iter().map(|r| r.new_fees).sum();
     let hw = hours as f64;
-    let mut rows = Vec::new();
-    let mut best: Option<SpendPortfolio> = None;
+    let persist = persist_world(inp, hours);
+    let mut worlds = Vec::new();
     for share in RI_SHARES {
-        let d = leftover(inp, per_sku, paths, hours, share)?;
-        let s = flex::sweep(&d, inst).map_err(flex_err)?;
-        let c = s.optimum.commitment;
-        let row = |name: &str, c: f64, left: f64| SpendPortfolio {
-            name: name.to_owned(),
-            ri_share: share,
-            commitment: c,
-            ri_fees: share * ri_fees,
-            plan_fees: inst.fee * hw * c,
-            on_demand: left,
-            total: share * ri_fees + inst.fee * hw * c + left,
-        };
-        let left_at_c = s.optimum.cost - inst.fee * hw * c;
-        let mixed = row("RI + plan", c, left_at_c);
-        if share == 0.0 {
-            rows.push(row("plan only", c, left_at_c));
-        }
-        if share == 1.0 {
-            rows.push(row("RI only", 0.0, d.expected_total()));
-            rows.push(mixed.clone());
-        }
-        if best.as_ref().is_none_or(|b| mixed.total < b.total) {
-            best = Some(mixed);
+        worlds.push((
+            share,
+            leftover(inp, per_sku, paths, hours, share)?,
+            leftover(inp, &persist, 1, hours, share)?,
+        ));
+    }
+    let name_of = |share: f64| match share {
+        s if s == 0.0 => "plan only".to_owned(),
+        s if s == 1.0 => "RI + plan".to_owned(),
+        s => format!("{:.0} % of the RI plan + plan", 100.0 * s),
+    };
+    // (name, share index, commitment)
+    let mut cands: Vec<(String, usize, f64)> = vec![("RI only".into(), RI_SHARES.len() - 1, 0.0)];
+    for (i, (share, d, dp)) in worlds.iter().enumerate() {
+        let cap = commitment_cap(inp, inst, *share);
+        let c = flex::sweep(d, inst).map_err(flex_err)?.optimum.commitment.min(cap);
+        let cp = flex::sweep(dp, inst).map_err(flex_err)?.optimum.commitment.min(cap);
+        cands.push((name_of(*share), i, c));
+        if (cp - c).abs() > 1e-9 * c.max(1.0) {
+            cands.push((format!("{} (sized on the last 4 weeks)", name_of(*share)), i, cp));
         }
     }
-    if let Some(mut b) = best
-        && b.ri_share > 0.0
-        && b.ri_share < 1.0
-    {
-        b.name = format!("{:.0} % of the RI plan + plan", 100.0 * b.ri_share);
-        rows.push(b);
+    let mut rows: Vec<SpendPortfolio> = cands
+        .iter()
+        .map(|(name, i, c)| {
+            let (share, d, dp) = &worlds[*i];
+            let on_paths = flex::evaluate(d, inst, *c).cost;
+            let persist = flex::evaluate(dp, inst, *c).cost;
+            SpendPortfolio {
+                name: name.clone(),
+                ri_share: *share,
+                commitment: *c,
+                ri_fees: share * ri_fees,
+                plan_fees: inst.fee * hw * c,
+                on_demand: on_paths - inst.fee * hw * c,
+                total: share * ri_fees + on_paths,
+                persist_total: share * ri_fees + persist,
+                regret: 0.0,
+                chosen: false,
+            }
+        })
+        .collect();
+    let best = rows.iter().map(|r| r.total).fold(f64::INFINITY, f64::min);
+    let best_p = rows.iter().map(|r| r.persist_total).fold(f64::INFINITY, f64::min);
+    for r in &mut rows {
+        r.regret = (r.total - best).max(r.persist_total - best_p);
     }
-    rows.sort_by(|a, b| a.total.total_cmp(&b.total));
-    Ok((rows, gross))
+    let k = (0..rows.len())
+        .min_by(|&a, &b| {
+            rows[a]
+                .regret
+                .total_cmp(&rows[b].regret)
+                .then(rows[a].total.total_cmp(&rows[b].total))
+                .then(a.cmp(&b))
+        })
+        .unwrap_or(0);
+    rows[k].chosen = true;
+    let mut keep: Vec<SpendPortfolio> = vec![rows[k].clone()];
+    for name in ["RI only", "plan only", "RI + plan"] {
+        if let Some(r) = rows.iter().find(|r| r.name == name && !r.chosen) {
+            keep.push(r.clone());
+        }
+    }
+    Ok((keep, gross))
 }
 
 #[cfg(test)]
@@ -731,6 +899,7 @@ discount = { "sp-1y" = "0.12", "sp-3y" = "0.17" }
             new: vec![6.0; horizon],
             new_fees: 6.0 * 0.6 * 8760.0,
             history: vec![0.0; weeks],
+            level_cap: None,
         };
         let input = SpendPoolInput {
             card: &card,
@@ -758,8 +927,207 @@ discount = { "sp-1y" = "0.12", "sp-3y" = "0.17" }
         // rows are sorted by total.
         let by = |n: &str| plan.portfolios.iter().find(|p| p.name == n).unwrap();
         assert!(by("RI + plan").total <= by("RI only").total + 1e-6);
-        assert!(plan.portfolios.windows(2).all(|w| w[0].total <= w[1].total));
+        // The chosen portfolio comes first and has the least maximum regret.
+        assert!(plan.portfolios[0].chosen);
+        assert_eq!(plan.portfolios.iter().filter(|p| p.chosen).count(), 1);
+        assert!(plan.portfolios.iter().all(|p| plan.portfolios[0].regret <= p.regret + 1e-9));
         // The lookback recommendation exists (12 weeks of history) and is evaluated.
         assert!(o.lookback.is_some());
     }
+}
+
+// ----- policy backtest ------------------------------------------------------------------
+
+/// A spend pool's decision at a past date, realised on what happened after it: the RI plan
+/// alone, the plan alone, both, the portfolio chosen at the date, the RI plan with the
+/// providers' 30-day Savings Plan recommendation on top, and the hindsight best.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendRealised {
+    /// The spend pool.
+    pub pool: String,
+    /// The term chosen at the date (`None`: no commitment saved money).
+    pub offer: Option<String>,
+    /// The portfolio chosen at the date (the cheapest on the decision paths).
+    pub chosen: String,
+    /// Its commitment per hour.
+    pub commitment: f64,
+    /// Realised: nothing new bought (commitments held still apply).
+    pub on_demand: Money,
+    /// Realised: the RI plan, no new plan.
+    pub ri_only: Money,
+    /// Realised: no new reservations, the plan's optimum without them.
+    pub plan_only: Money,
+    /// Realised: the RI plan and the plan on top (its optimum within the level caps).
+    pub ri_plus_plan: Money,
+    /// Realised: the chosen portfolio.
+    pub chosen_cost: Money,
+    /// Realised: the RI plan and the 30-day lookback commitment on top.
+    pub lookback: Option<Money>,
+    /// The hindsight best: for each share of the RI plan, the exact plan optimum on the
+    /// actual spend; the cheapest.
+    pub hindsight: Money,
+}
+
+/// Unit series covered by a reservation pool that the spend pool also selects, as
+/// on-demand-equivalent spend (units × the reservation pool's on-demand rate): the SKUs of a
+/// spend pool when the data is usage, not a bill (the policy backtest's series).
+fn unit_spend(
+    card: &RateCard,
+    spend_pool: &Pool,
+    series: &[UsageSeries],
+) -> Vec<(SeriesKey, DateTime<Utc>, Vec<f64>)> {
+    let mut out = Vec::new();
+    for s in series {
+        if !spend_pool.match_rule().selector().matches(&s.key) {
+            continue;
+        }
+        let Some(pool) = card
+            .pools()
+            .iter()
+            .find(|p| !p.is_spend_pool() && p.covers_series(&s.key, &s.unit))
+        else {
+            continue;
+        };
+        let od: f64 = pool.on_demand_rate().try_into().unwrap_or(0.0);
+        out.push((
+            s.key.clone(),
+            s.start,
+            s.values.iter().map(|v| pool.to_pool_units(*v) * od).collect(),
+        ));
+    }
+    out
+}
+
+/// Realises a spend pool's decision at `start` (made on `history`, the RI plan `new`
+/// bought) on the `actuals` of the `hours` after it. `None` when the pool selects none of the
+/// reservation pools' series.
+#[allow(clippy::too_many_arguments)]
+pub fn realise_spend_decision(
+    card: &RateCard,
+    inventory: &Inventory,
+    spend_pool: &Pool,
+    history: &[UsageSeries],
+    actuals: &[UsageSeries],
+    start: DateTime<Utc>,
+    hours: usize,
+    (new, caps): (&[NewReservation], &[(String, f64)]),
+    paths: usize,
+    seed: u64,
+    cost_of_capital: Decimal,
+) -> Result<Option<SpendRealised>, PlanError> {
+    let hist = unit_spend(card, spend_pool, history);
+    if hist.is_empty() || hours == 0 {
+        return Ok(None);
+    }
+    let len = hist.iter().map(|h| h.2.len()).max().unwrap_or(0);
+    let skus: Vec<SeriesKey> = hist.iter().map(|h| h.0.clone()).collect();
+    let history_v: Vec<Vec<f64>> = hist
+        .iter()
+        .map(|h| {
+            let mut v = vec![0.0; len - h.2.len()];
+            v.extend(&h.2);
+            v
+        })
+        .collect();
+    let frame = SpendFrame {
+        start,
+        hist_start: start - Duration::hours(len as i64),
+        hist_len: len,
+        horizon_hours: hours,
+    };
+    let input = SpendPoolInput {
+        card,
+        pool: spend_pool,
+        reservations: reservation_layers(card, inventory, &skus, &frame, new, caps),
+        existing: existing_plans(inventory, spend_pool, &skus, &frame),
+        skus: skus.clone(),
+        history: history_v,
+        horizon_hours: hours,
+        paths,
+        seed,
+        cost_of_capital,
+    };
+    let plan = plan_spend_pool(&input)?;
+    // The actual spend of the window, one path.
+    let act = unit_spend(card, spend_pool, actuals);
+    let mut actual = vec![0.0; hours * skus.len()];
+    for (j, key) in skus.iter().enumerate() {
+        let Some((_, s0, v)) = act.iter().find(|a| &a.0 == key) else {
+            continue;
+        };
+        let off = (start - *s0).num_hours();
+        if off < 0 || off as usize + hours > v.len() {
+            return Err(PlanError::InvalidInput(format!(
+                "series {key} does not cover the {hours} hours after {start}"
+            )));
+        }
+        for t in 0..hours {
+            actual[t * skus.len() + j] = v[off as usize + t];
+        }
+    }
+    let per_sku: Vec<Vec<Vec<f64>>> = (0..skus.len())
+        .map(|j| vec![(0..hours).map(|t| actual[t * skus.len() + j]).collect()])
+        .collect();
+    let k = plan.chosen.or((!plan.options.is_empty()).then_some(0));
+    let ri_fees: f64 = input.reservations.iter().map(|r| r.new_fees).sum();
+    let cur = spend_pool.currency();
+    let money = |v: f64| -> Result<Money, PlanError> {
+        Ok(crate::money::Rate::new(Money::new(Decimal::ONE, cur))
+            .cost_of(v.max(0.0))?
+            .round())
+    };
+    // Realised cost of (share of the RI plan, commitment) on the actual spend.
+    let realise = |share: f64, c: f64| -> Result<f64, PlanError> {
+        let d = leftover(&input, &per_sku, 1, hours, share)?;
+        let plan_cost = match k {
+            Some(k) if c > 0.0 => {
+                let inst = &plan.instruments[k];
+                flex::evaluate(&d, inst, c).cost
+            }
+            _ => d.expected_total(),
+        };
+        Ok(share * ri_fees + plan_cost)
+    };
+    // RI + plan as recommended (bounded by the level caps), not the raw optimum.
+    let optimum = plan
+        .portfolios
+        .iter()
+        .find(|p| p.ri_share == 1.0 && p.name.starts_with("RI + plan"))
+        .map_or(0.0, |p| p.commitment);
+    let plan_only_c = plan
+        .portfolios
+        .iter()
+        .find(|p| p.ri_share == 0.0)
+        .map_or(0.0, |p| p.commitment);
+    let (chosen_name, chosen_share, chosen_c) = plan
+        .portfolios
+        .first()
+        .map_or(("RI only".to_owned(), 1.0, 0.0), |p| {
+            (p.name.clone(), p.ri_share, p.commitment)
+        });
+    let mut hindsight = f64::INFINITY;
+    if let Some(k) = k {
+        for share in RI_SHARES {
+            let d = leftover(&input, &per_sku, 1, hours, share)?;
+            let s = flex::sweep(&d, &plan.instruments[k]).map_err(flex_err)?;
+            hindsight = hindsight.min(share * ri_fees + s.optimum.cost);
+        }
+    }
+    let ri_only = realise(1.0, 0.0)?;
+    Ok(Some(SpendRealised {
+        pool: spend_pool.id().to_owned(),
+        offer: plan.chosen.map(|k| plan.options[k].offer_id.clone()),
+        chosen: chosen_name,
+        commitment: chosen_c,
+        on_demand: money(realise(0.0, 0.0)?)?,
+        ri_only: money(ri_only)?,
+        plan_only: money(realise(0.0, plan_only_c)?)?,
+        ri_plus_plan: money(realise(1.0, optimum)?)?,
+        chosen_cost: money(realise(chosen_share, chosen_c)?)?,
+        lookback: match k.and_then(|k| plan.options[k].lookback.as_ref()) {
+            Some(l) => Some(money(realise(1.0, l.commitment)?)?),
+            None => None,
+        },
+        hindsight: money(hindsight.min(ri_only))?,
+    }))
 }

@@ -339,6 +339,10 @@ pub struct SpendPortfolioRow {
     pub on_demand: Money,
     /// Total.
     pub total: Money,
+    /// Total if the last four weeks' demand persists.
+    pub persist_total: Money,
+    /// Whether it is the recommended portfolio (least maximum regret over the two).
+    pub chosen: bool,
 }
 
 /// A spend-based pool planned in money.

@@ -13,8 +13,8 @@ use super::{Frame, RunError};
 use crate::ingest::{AggregateOptions, Measure};
 use crate::money::{Currency, Money, Rate};
 use crate::plan::spend::{
-    NewReservation, SpendFrame, SpendPlan, SpendPoolInput, existing_plans, plan_spend_pool,
-    reservation_layers, sku_histories,
+    NewReservation, SpendFrame, SpendPlan, SpendPoolInput, existing_plans, level_cap,
+    plan_spend_pool, reservation_layers, sku_histories,
 };
 use crate::pricing::Pool;
 use crate::report::{SpendOptionRow, SpendPoolView, SpendPortfolioRow};
@@ -67,6 +67,15 @@ pub(crate) fn spend_pools(
                     })
             })
             .collect();
+        let caps: Vec<(String, f64)> = runs
+            .iter()
+            .map(|r| {
+                (
+                    r.pool_id.clone(),
+                    level_cap(&r.result.sizing, r.result.existing_units_now),
+                )
+            })
+            .collect();
         let frame_in = SpendFrame {
             start: frame.start,
             hist_start,
@@ -76,7 +85,14 @@ pub(crate) fn spend_pools(
         let input = SpendPoolInput {
             card: &inp.card,
             pool,
-            reservations: reservation_layers(&inp.card, &inp.inventory, &skus, &frame_in, &new),
+            reservations: reservation_layers(
+                &inp.card,
+                &inp.inventory,
+                &skus,
+                &frame_in,
+                &new,
+                &caps,
+            ),
             existing: existing_plans(&inp.inventory, pool, &skus, &frame_in),
             skus,
             history: hist,
@@ -152,6 +168,8 @@ fn view(plan: &SpendPlan, cur: Currency) -> Result<SpendPoolView, RunError> {
             plan_fees: money(p.plan_fees, cur)?,
             on_demand: money(p.on_demand, cur)?,
             total: money(p.total, cur)?,
+            persist_total: money(p.persist_total, cur)?,
+            chosen: p.chosen,
         });
     }
     Ok(SpendPoolView {

@@ -216,7 +216,7 @@ pub struct CommitmentCurveInput {
     pub currency: Currency,
     /// `(commitment per hour, expected savings)`, sorted by commitment.
     pub points: Vec<(f64, f64)>,
-    /// The recommended commitment and its savings.
+    /// The optimum commitment and its savings.
     pub chosen: Option<(f64, f64)>,
     /// The lookback rule's commitment and its savings on the same paths.
     pub lookback: Option<(f64, f64)>,
@@ -260,7 +260,7 @@ pub fn commitment_curve_chart(
         let mut entries: Vec<LegendEntry> =
             vec![("Expected savings".to_string(), Glyph::Line(C_GREEN, 3))];
         if input.chosen.is_some() {
-            entries.push(("Recommended".to_string(), Glyph::Dot(C_BLUE)));
+            entries.push(("Optimum".to_string(), Glyph::Dot(C_BLUE)));
         }
         if input.lookback.is_some() {
             entries.push((clean(&input.lookback_name), Glyph::Dot(C_VERMILION)));
@@ -300,7 +300,7 @@ pub fn commitment_curve_chart(
             C_GREEN.stroke_width(3),
         ))?;
         for (p, c, label) in [
-            (input.chosen, C_BLUE, "Recommended"),
+            (input.chosen, C_BLUE, "Optimum"),
             (input.lookback, C_VERMILION, input.lookback_name.as_str()),
         ] {
             if let Some((x, y)) = p {

@@ -29,27 +29,35 @@ pub(super) fn section(p: &mut Page, d: &ReportData, ccy: &charts::Currency) {
 fn pool(p: &mut Page, d: &ReportData, s: &SpendPoolView, ccy: &charts::Currency) {
     let _ = write!(p.out, "<h3>{}</h3>", escape(&s.pool));
     let chosen = s.options.iter().find(|o| o.chosen);
-    let sentence = match chosen {
-        Some(o) => format!(
-            "Commit {} {}/h with {} ({}): expected savings {} over {} hours against buying nothing, covering {} of the eligible spend at {} utilisation.{}",
-            o.commitment,
+    let pick = s.portfolios.iter().find(|r| r.chosen);
+    let sentence = match (chosen, pick) {
+        (Some(o), Some(r)) if r.commitment > rust_decimal::Decimal::ZERO => format!(
+            "Recommended: {} — commit {} {}/h with {} ({}), expected total {} on the paths and {} if recent demand persists. On the paths alone, the optimum of this term on top of the whole RI plan would be {} {}/h (expected savings {}, coverage {}, utilisation {}).{}",
+            r.name,
+            r.commitment,
             d.currency,
             o.offer,
             o.term,
+            money(r.total),
+            money(r.persist_total),
+            o.commitment,
+            d.currency,
             money(o.savings),
-            o.hours,
             pct(o.coverage),
             pct(o.utilisation),
-            match &o.lookback {
-                Some((c, sv, _, _)) => format!(
-                    " The 30-day lookback would commit {c} {}/h and save {} on the same paths.",
-                    d.currency,
-                    money(*sv)
-                ),
-                None => String::new(),
-            }
+            lookback_clause(o, &d.currency)
         ),
-        None => "No commitment saves money on the spend the reservations and the plans held leave: buy none.".to_owned(),
+        (Some(o), Some(r)) => format!(
+            "Recommended: {} — no new plan. On the paths alone the optimum of {} ({}) on top of the whole RI plan would be {} {}/h (expected savings {}), but it is not right both on the paths and if recent demand persists, or the level evidence does not support it.{}",
+            r.name,
+            o.offer,
+            o.term,
+            o.commitment,
+            d.currency,
+            money(o.savings),
+            lookback_clause(o, &d.currency)
+        ),
+        _ => "No commitment saves money on the spend the reservations and the plans held leave: buy none.".to_owned(),
     };
     let _ = write!(
         p.out,
@@ -122,24 +130,28 @@ fn pool(p: &mut Page, d: &ReportData, s: &SpendPoolView, ccy: &charts::Currency)
     };
     p.figure(
         charts::commitment_curve_chart(&input, Canvas::default()),
-        "Expected savings of the recommended term's plan at each commitment per hour (after reservations and plans held). Past the optimum, added commitment goes unused in more and more hours.",
+        "Expected savings of the recommended term's plan at each commitment per hour, on top of the whole RI plan and the plans held. Past the optimum, added commitment goes unused in more and more hours.",
     );
     if !s.portfolios.is_empty() {
-        p.raw("<p>Reservations and the plan together, on the same paths over the recommended term (new fees only; commitments held are sunk and apply first in every row):</p>");
+        p.raw("<p>Reservations and the plan together over the recommended term (new fees only; commitments held are sunk and apply first in every row), expected on the paths and if the last four weeks' demand persists. The recommended portfolio (first row) has the least maximum regret over the two: the plan replaces or tops up reservations only where that is right in both.</p>");
         let rows: Vec<Row<'_>> = s
             .portfolios
             .iter()
-            .enumerate()
-            .map(|(i, r)| {
+            .map(|r| {
                 (
-                    (i == 0).then_some("primary"),
+                    r.chosen.then_some("primary"),
                     vec![
-                        t(&r.name),
+                        t(&if r.chosen {
+                            format!("{} (recommended)", r.name)
+                        } else {
+                            r.name.clone()
+                        }),
                         n(r.commitment.to_string()),
                         n(money(r.ri_fees)),
                         n(money(r.plan_fees)),
                         n(money(r.on_demand)),
                         n(money(r.total)),
+                        n(money(r.persist_total)),
                     ],
                 )
             })
@@ -152,9 +164,20 @@ fn pool(p: &mut Page, d: &ReportData, s: &SpendPoolView, ccy: &charts::Currency)
                 "Plan fees",
                 "On demand",
                 "Total",
+                "Total if recent demand persists",
             ],
             &rows,
         );
+    }
+}
+
+fn lookback_clause(o: &crate::report::SpendOptionRow, currency: &str) -> String {
+    match &o.lookback {
+        Some((c, sv, _, _)) => format!(
+            " The 30-day lookback would commit {c} {currency}/h and save {} on the same paths.",
+            money(*sv)
+        ),
+        None => String::new(),
     }
 }
 
