@@ -99,7 +99,7 @@ fn lp(d: &SpendPaths, inst: &Instrument) -> (f64, f64) {
     let w = 1.0 / d.paths() as f64;
     let mut vars = ProblemVariables::new();
     let c = vars.add(variable().min(0.0));
-    let mut obj = Expression::from(inst.fee * d.hours() as f64 * c);
+    let mut obj = inst.fee * d.hours() as f64 * c;
     let mut hours = Vec::new();
     for s in 0..d.paths() {
         for t in 0..d.hours() {
@@ -157,7 +157,10 @@ fn main() {
         let m = median(3, || {
             black_box(sweep(&d, inst).unwrap());
         });
-        println!("sweep {:>12}: {h} h x {k} SKUs x {p} paths: median {m:.2} s", inst.id);
+        println!(
+            "sweep {:>12}: {h} h x {k} SKUs x {p} paths: median {m:.2} s",
+            inst.id
+        );
     }
     let m = median(3, || {
         black_box(plan_in_order(&d, &types).unwrap());

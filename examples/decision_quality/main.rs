@@ -248,7 +248,8 @@ fn run(c: &Company, paths: usize, spend: bool) -> anyhow::Result<CompanyResult> 
                 t.chosen += s.chosen_cost.amount();
                 t.lookback += s.lookback.unwrap_or(s.ri_only).amount();
                 t.hindsight += s.hindsight.amount();
-                t.choices.push(format!("{} {}: {:.2}/h", d.date, s.chosen, s.commitment));
+                t.choices
+                    .push(format!("{} {}: {:.2}/h", d.date, s.chosen, s.commitment));
             }
         }
         t
@@ -438,12 +439,22 @@ fn main() -> anyhow::Result<()> {
              the companies' usage in money over the windows. chosen − RI only < 0: the flexible \
              portfolio saved more than the RI plan alone.\n"
         );
-        println!("| company | on-demand | RI only | plan only | RI + plan | chosen portfolio | RI + 30-day SP rule | hindsight | chosen − RI only |");
+        println!(
+            "| company | on-demand | RI only | plan only | RI + plan | chosen portfolio | RI + 30-day SP rule | hindsight | chosen − RI only |"
+        );
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         let mut sum = [Decimal::ZERO; 7];
         for r in &results {
             let Some(t) = &r.spend else { continue };
-            let v = [t.on_demand, t.ri_only, t.plan_only, t.ri_plus_plan, t.chosen, t.lookback, t.hindsight];
+            let v = [
+                t.on_demand,
+                t.ri_only,
+                t.plan_only,
+                t.ri_plus_plan,
+                t.chosen,
+                t.lookback,
+                t.hindsight,
+            ];
             for (a, x) in sum.iter_mut().zip(v) {
                 *a += x;
             }

@@ -12,16 +12,16 @@ use serde::Serialize;
 use capplan::export;
 use capplan::forecast::{ForecastSettings, forecast_all};
 use capplan::ingest::{self, AggregateOptions, Measure};
+use capplan::money::{Money, Rate};
+use capplan::plan::spend::{
+    Ask, NewReservation, SpendFrame, SpendPlan, SpendPoolInput, WhatIf, existing_plans, level_cap,
+    plan_spend_pool, reservation_layers, sku_histories, what_if,
+};
 use capplan::plan::strategy::{Strategy, StrategyError, check_listed};
 use capplan::plan::{
     LOOKBACK_30D, LadderSettings, MIN_HISTORY_DAYS, PolicyBacktest, PolicyError, PolicySettings,
     PolicyStrategy, Portfolio, PortfolioSettings, Risk, backtest_policy, history_before,
     plan_portfolio,
-};
-use capplan::money::{Money, Rate};
-use capplan::plan::spend::{
-    Ask, NewReservation, SpendFrame, SpendPlan, SpendPoolInput, WhatIf, existing_plans,
-    level_cap, plan_spend_pool, reservation_layers, sku_histories, what_if,
 };
 use capplan::pricing::{Inventory, RateCard};
 use capplan::progress::Progress as _;
@@ -150,7 +150,9 @@ pub(crate) fn plan_cmd(args: PlanArgs) -> Result<()> {
     for a in &asks {
         match *a {
             Ask::Commit(c) if !(c.is_finite() && c >= 0.0) => {
-                return Err(UsageError(format!("--sp-commit {c}: use an amount per hour >= 0")).into());
+                return Err(
+                    UsageError(format!("--sp-commit {c}: use an amount per hour >= 0")).into(),
+                );
             }
             Ask::Coverage(v) | Ask::Utilisation(v) if !(v > 0.0 && v <= 1.0) => {
                 return Err(UsageError(format!(
@@ -377,10 +379,13 @@ fn spend_rows(
         let r_ref = 1.0 - o.discount;
         let qty = (c / r_ref * 1e6).round() / 1e6;
         let per_unit = |d: rust_decimal::Decimal, mult: i64| {
-            Rate::new(Money::new(d * rust_decimal::Decimal::from(mult), offer.currency()))
-                .cost_of(qty)
-                .map(|m| m.round().amount().to_string())
-                .unwrap_or_default()
+            Rate::new(Money::new(
+                d * rust_decimal::Decimal::from(mult),
+                offer.currency(),
+            ))
+            .cost_of(qty)
+            .map(|m| m.round().amount().to_string())
+            .unwrap_or_default()
         };
         let savings = Rate::new(Money::new(rust_decimal::Decimal::ONE, offer.currency()))
             .cost_of(o.sweep.optimum.savings)
@@ -472,7 +477,16 @@ fn print_spend(out: &mut impl Write, spend: &[SpendReport]) -> std::io::Result<(
         writeln!(
             out,
             "{:<30} {:>4} {:>9} {:>12} {:>14} {:>6} {:>6} {:>12} {:>14} {:>6}",
-            "offer", "term", "discount", "commit/h", "savings", "cov", "util", "lookback/h", "its savings", "util"
+            "offer",
+            "term",
+            "discount",
+            "commit/h",
+            "savings",
+            "cov",
+            "util",
+            "lookback/h",
+            "its savings",
+            "util"
         )?;
         for (i, o) in p.options.iter().enumerate() {
             let lb = o.lookback.as_ref();
@@ -490,7 +504,11 @@ fn print_spend(out: &mut impl Write, spend: &[SpendReport]) -> std::io::Result<(
                 lb.map_or("-".into(), |l| format!("{:.3}", l.commitment)),
                 lb.map_or("-".into(), |l| format!("{:.2}", l.savings)),
                 lb.map_or("-".into(), |l| format!("{:.1}%", 100.0 * l.utilisation)),
-                if p.chosen == Some(i) { "  <- recommended" } else { "" }
+                if p.chosen == Some(i) {
+                    "  <- recommended"
+                } else {
+                    ""
+                }
             )?;
         }
         if p.chosen.is_none() {
@@ -526,7 +544,11 @@ fn print_spend(out: &mut impl Write, spend: &[SpendReport]) -> std::io::Result<(
                     100.0 * pt.coverage,
                     100.0 * pt.utilisation
                 )?,
-                None => writeln!(out, "  what-if {ask} ({}): not reachable with this plan", w.offer_id)?,
+                None => writeln!(
+                    out,
+                    "  what-if {ask} ({}): not reachable with this plan",
+                    w.offer_id
+                )?,
             }
         }
     }
@@ -929,13 +951,28 @@ fn print_spend_backtest(out: &mut impl Write, b: &PolicyBacktest) -> std::io::Re
     writeln!(
         out,
         "{:<10} {:<12} {:<26} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14} {:>14}",
-        "decision", "pool", "chosen", "on demand", "RI only", "plan only", "RI + plan", "chosen", "RI + SP 30d", "hindsight"
+        "decision",
+        "pool",
+        "chosen",
+        "on demand",
+        "RI only",
+        "plan only",
+        "RI + plan",
+        "chosen",
+        "RI + SP 30d",
+        "hindsight"
     )?;
     let mut sum = [rust_decimal::Decimal::ZERO; 7];
     for (date, s) in &rows {
         let lb = s.lookback.map_or(s.ri_only, |m| m);
         let vals = [
-            s.on_demand, s.ri_only, s.plan_only, s.ri_plus_plan, s.chosen_cost, lb, s.hindsight,
+            s.on_demand,
+            s.ri_only,
+            s.plan_only,
+            s.ri_plus_plan,
+            s.chosen_cost,
+            lb,
+            s.hindsight,
         ];
         for (acc, v) in sum.iter_mut().zip(vals) {
             *acc += v.amount();
@@ -958,7 +995,10 @@ fn print_spend_backtest(out: &mut impl Write, b: &PolicyBacktest) -> std::io::Re
     let captured = |v: rust_decimal::Decimal| {
         let best = sum[0] - sum[6];
         if best > rust_decimal::Decimal::ZERO {
-            format!("{:.1} %", ((sum[0] - v) / best * rust_decimal::Decimal::from(100)).round_dp(1))
+            format!(
+                "{:.1} %",
+                ((sum[0] - v) / best * rust_decimal::Decimal::from(100)).round_dp(1)
+            )
         } else {
             "-".into()
         }

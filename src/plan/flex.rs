@@ -58,7 +58,9 @@ pub enum FlexError {
     #[error("{0}")]
     Shape(String),
     /// A spend value that is negative, NaN or infinite.
-    #[error("spend at path {path}, hour {hour}, SKU {sku} is {value}: expected a finite value >= 0")]
+    #[error(
+        "spend at path {path}, hour {hour}, SKU {sku} is {value}: expected a finite value >= 0"
+    )]
     BadSpend {
         /// Path index.
         path: usize,
@@ -196,12 +198,10 @@ impl Instrument {
                 self.ratio.len()
             )));
         }
-        if let Some((j, r)) = self
-            .ratio
-            .iter()
-            .enumerate()
-            .find_map(|(j, r)| r.filter(|r| !(r.is_finite() && *r > 0.0 && *r <= 1.0)).map(|r| (j, r)))
-        {
+        if let Some((j, r)) = self.ratio.iter().enumerate().find_map(|(j, r)| {
+            r.filter(|r| !(r.is_finite() && *r > 0.0 && *r <= 1.0))
+                .map(|r| (j, r))
+        }) {
             return Err(bad(format!(
                 "SKU {j} has rate ratio {r}: expected plan rate / on-demand rate in (0, 1]"
             )));
@@ -370,7 +370,14 @@ pub fn evaluate(d: &SpendPaths, inst: &Instrument, c: f64) -> CurvePoint {
         }
     }
     let hours = d.hours as f64;
-    point(c, inst.fee * hours * c + total - covered, total, covered, used, hours)
+    point(
+        c,
+        inst.fee * hours * c + total - covered,
+        total,
+        covered,
+        used,
+        hours,
+    )
 }
 
 fn point(c: f64, cost: f64, total: f64, covered: f64, used: f64, weight: f64) -> CurvePoint {
@@ -449,7 +456,14 @@ pub fn sweep(d: &SpendPaths, inst: &Instrument) -> Result<Sweep, FlexError> {
             }
         }
         if g != opt {
-            curve.push(point(g, fee_w * g + b.total - x, b.total, x, used, b.weight));
+            curve.push(point(
+                g,
+                fee_w * g + b.total - x,
+                b.total,
+                x,
+                used,
+                b.weight,
+            ));
         }
         if hi <= 0.0 {
             break;
@@ -479,7 +493,11 @@ pub enum Target {
 /// one keeping the utilisation (both monotone in the commitment), to a relative 1e-9 by
 /// bisection on the exact evaluation. `None` when the target cannot be met (a coverage above
 /// what the instrument can cover).
-pub fn size_to(d: &SpendPaths, inst: &Instrument, target: Target) -> Result<Option<f64>, FlexError> {
+pub fn size_to(
+    d: &SpendPaths,
+    inst: &Instrument,
+    target: Target,
+) -> Result<Option<f64>, FlexError> {
     inst.check(d.skus)?;
     let b = breakpoints(d, inst);
     let top = b.ends.iter().copied().fold(0.0, f64::max);
@@ -613,7 +631,11 @@ fn replay_cells(
             commitment: c,
             fees: inst.fee * hw * c,
             covered: cov,
-            utilisation: if c > 0.0 { (used / (hw * c)).min(1.0) } else { 1.0 },
+            utilisation: if c > 0.0 {
+                (used / (hw * c)).min(1.0)
+            } else {
+                1.0
+            },
         });
     }
     Ok((covered, lines))
@@ -636,7 +658,10 @@ pub fn plan_in_order(
         left = left.minus(&cov);
         sweeps[k] = Some(s);
     }
-    let sweeps: Vec<Sweep> = sweeps.into_iter().map(|s| s.expect("every instrument swept")).collect();
+    let sweeps: Vec<Sweep> = sweeps
+        .into_iter()
+        .map(|s| s.expect("every instrument swept"))
+        .collect();
     let chosen: Vec<(&Instrument, f64)> = instruments
         .iter()
         .zip(&sweeps)
@@ -689,7 +714,9 @@ mod tests {
         let mut spend = Vec::new();
         let mut z: u64 = 7;
         for _ in 0..(3 * 40 * 4) {
-            z = z.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             spend.push(((z >> 33) % 100) as f64 / 10.0);
         }
         let d = SpendPaths::new(4, 40, 3, spend).unwrap();
@@ -698,15 +725,26 @@ mod tests {
         let best = (0..=4000)
             .map(|k| evaluate(&d, &i, k as f64 * 0.01).cost)
             .fold(f64::INFINITY, f64::min);
-        assert!(s.optimum.cost <= best + 1e-9, "{} vs {best}", s.optimum.cost);
+        assert!(
+            s.optimum.cost <= best + 1e-9,
+            "{} vs {best}",
+            s.optimum.cost
+        );
         // Curve points agree with direct evaluation.
         for p in &s.curve {
             let e = evaluate(&d, &i, p.commitment);
-            assert!((p.cost - e.cost).abs() < 1e-7 * e.cost.max(1.0), "{p:?} {e:?}");
+            assert!(
+                (p.cost - e.cost).abs() < 1e-7 * e.cost.max(1.0),
+                "{p:?} {e:?}"
+            );
             assert!((p.utilisation - e.utilisation).abs() < 1e-9, "{p:?} {e:?}");
             assert!((p.coverage - e.coverage).abs() < 1e-9, "{p:?} {e:?}");
         }
-        assert!(s.curve.windows(2).all(|w| w[0].commitment <= w[1].commitment));
+        assert!(
+            s.curve
+                .windows(2)
+                .all(|w| w[0].commitment <= w[1].commitment)
+        );
         assert!(s.curve.contains(&s.optimum));
     }
 
@@ -722,13 +760,24 @@ mod tests {
         // Left c 3.65. Cost = 2 + 3 + 4 + 3.65 = 12.65.
         let d = SpendPaths::new(3, 1, 1, vec![10.0, 6.0, 4.0]).unwrap();
         let ri = inst("ri-a", RANK_RESERVATION, vec![Some(0.4), None, None]);
-        let isp = inst("ec2-sp", RANK_INSTANCE_PLAN, vec![Some(0.5), Some(0.6), None]);
-        let csp = inst("compute-sp", RANK_COMPUTE_PLAN, vec![Some(0.7), Some(0.72), Some(0.8)]);
+        let isp = inst(
+            "ec2-sp",
+            RANK_INSTANCE_PLAN,
+            vec![Some(0.5), Some(0.6), None],
+        );
+        let csp = inst(
+            "compute-sp",
+            RANK_COMPUTE_PLAN,
+            vec![Some(0.7), Some(0.72), Some(0.8)],
+        );
         // Given out of order on purpose.
         let r = replay(&d, &[(&csp, 4.0), (&isp, 3.0), (&ri, 2.0)]).unwrap();
         assert!((r.cost - 12.65).abs() < 1e-9, "{r:?}");
         assert_eq!(
-            r.lines.iter().map(|l| l.instrument.as_str()).collect::<Vec<_>>(),
+            r.lines
+                .iter()
+                .map(|l| l.instrument.as_str())
+                .collect::<Vec<_>>(),
             ["ri-a", "ec2-sp", "compute-sp"]
         );
         assert!((r.lines[1].covered - (5.0 + 0.5 / 0.6)).abs() < 1e-9);
@@ -772,6 +821,9 @@ mod tests {
         // 100 % utilisation: level 1 → C = 0.5.
         let u = size_to(&d, &i, Target::Utilisation(1.0)).unwrap().unwrap();
         assert!((u - 0.5).abs() < 1e-6, "{u}");
-        assert_eq!(size_to(&d, &inst("n", 2, vec![None]), Target::Coverage(0.5)).unwrap(), None);
+        assert_eq!(
+            size_to(&d, &inst("n", 2, vec![None]), Target::Coverage(0.5)).unwrap(),
+            None
+        );
     }
 }

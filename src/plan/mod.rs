@@ -64,8 +64,8 @@ mod optimizer;
 mod policy;
 mod portfolio;
 mod schedule;
-pub mod spend;
 pub mod sizing;
+pub mod spend;
 pub mod strategy;
 mod types;
 

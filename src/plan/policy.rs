@@ -1038,6 +1038,7 @@ offer = [ { id = "small-1y", kind = "ri_standard", term = "1y", payment = "no_up
             Decision {
                 date: "2026-01-01".into(),
                 pools: vec![pool(10_000, 8_000, 7_000, &[("lookback 30d", 9_000)])],
+                spend: Vec::new(),
             },
             Decision {
                 date: "2026-04-01".into(),
@@ -1047,6 +1048,7 @@ offer = [ { id = "small-1y", kind = "ri_standard", term = "1y", payment = "no_up
                     14_000,
                     &[("lookback 7d", 19_000), ("lookback 30d", 16_000)],
                 )],
+                spend: Vec::new(),
             },
         ];
         let t = PolicyTotals::of(&decisions);

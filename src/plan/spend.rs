@@ -73,7 +73,9 @@ pub fn level_cap(note: &super::sizing::SizingNote, existing_now: f64) -> f64 {
     } else {
         wanted
     };
-    bound.min(note.held_level).max(existing_now + note.chosen_units)
+    bound
+        .min(note.held_level)
+        .max(existing_now + note.chosen_units)
 }
 
 /// A plan the pool already holds: its commitment at plan rates per hour.
@@ -409,7 +411,9 @@ pub fn what_if(
         .map(|a| {
             let c = match *a {
                 Ask::Commit(c) => Some(c),
-                Ask::Coverage(v) => flex::size_to(&d, inst, flex::Target::Coverage(v)).map_err(flex_err)?,
+                Ask::Coverage(v) => {
+                    flex::size_to(&d, inst, flex::Target::Coverage(v)).map_err(flex_err)?
+                }
                 Ask::Utilisation(v) => {
                     flex::size_to(&d, inst, flex::Target::Utilisation(v)).map_err(flex_err)?
                 }
@@ -443,19 +447,25 @@ fn sku_paths(inp: &SpendPoolInput<'_>, paths: usize) -> (Vec<Vec<Vec<f64>>>, Vec
         .history
         .iter()
         .zip(&inp.skus)
-        .map(|(h, key)| {
-            match long_run_paths(h, inp.horizon_hours, paths, inp.seed, &settings) {
+        .map(
+            |(h, key)| match long_run_paths(h, inp.horizon_hours, paths, inp.seed, &settings) {
                 Some(f) => f.paths,
                 None => {
                     repeated.push(key.to_string());
                     let tail = &h[h.len().saturating_sub(4 * 168)..];
                     let one: Vec<f64> = (0..inp.horizon_hours)
-                        .map(|t| if tail.is_empty() { 0.0 } else { tail[t % tail.len()] })
+                        .map(|t| {
+                            if tail.is_empty() {
+                                0.0
+                            } else {
+                                tail[t % tail.len()]
+                            }
+                        })
                         .collect();
                     vec![one; paths]
                 }
-            }
-        })
+            },
+        )
         .collect();
     (out, repeated)
 }
@@ -543,7 +553,11 @@ fn lookback_spend(inp: &SpendPoolInput<'_>) -> Option<SpendPaths> {
             }
         }
         for e in &inp.existing {
-            apply_plan(&mut v[o..o + n], &e.ratio, e.history.get(from + t).copied().unwrap_or(0.0));
+            apply_plan(
+                &mut v[o..o + n],
+                &e.ratio,
+                e.history.get(from + t).copied().unwrap_or(0.0),
+            );
         }
     }
     SpendPaths::new(n, hours, 1, v).ok()
@@ -758,7 +772,13 @@ fn persist_world(inp: &SpendPoolInput<'_>, hours: usize) -> Vec<Vec<Vec<f64>>> {
             let tail = &h[h.len().saturating_sub(4 * 168)..];
             vec![
                 (0..hours)
-                    .map(|t| if tail.is_empty() { 0.0 } else { tail[t % tail.len()] })
+                    .map(|t| {
+                        if tail.is_empty() {
+                            0.0
+                        } else {
+                            tail[t % tail.len()]
+                        }
+                    })
                     .collect(),
             ]
         })
@@ -801,19 +821,31 @@ fn portfolios(
         ));
     }
     let name_of = |share: f64| match share {
-        s if s == 0.0 => "plan only".to_owned(),
-        s if s == 1.0 => "RI + plan".to_owned(),
+        0.0 => "plan only".to_owned(),
+        1.0 => "RI + plan".to_owned(),
         s => format!("{:.0} % of the RI plan + plan", 100.0 * s),
     };
     // (name, share index, commitment)
     let mut cands: Vec<(String, usize, f64)> = vec![("RI only".into(), RI_SHARES.len() - 1, 0.0)];
     for (i, (share, d, dp)) in worlds.iter().enumerate() {
         let cap = commitment_cap(inp, inst, *share);
-        let c = flex::sweep(d, inst).map_err(flex_err)?.optimum.commitment.min(cap);
-        let cp = flex::sweep(dp, inst).map_err(flex_err)?.optimum.commitment.min(cap);
+        let c = flex::sweep(d, inst)
+            .map_err(flex_err)?
+            .optimum
+            .commitment
+            .min(cap);
+        let cp = flex::sweep(dp, inst)
+            .map_err(flex_err)?
+            .optimum
+            .commitment
+            .min(cap);
         cands.push((name_of(*share), i, c));
         if (cp - c).abs() > 1e-9 * c.max(1.0) {
-            cands.push((format!("{} (sized on the last 4 weeks)", name_of(*share)), i, cp));
+            cands.push((
+                format!("{} (sized on the last 4 weeks)", name_of(*share)),
+                i,
+                cp,
+            ));
         }
     }
     let mut rows: Vec<SpendPortfolio> = cands
@@ -837,7 +869,10 @@ fn portfolios(
         })
         .collect();
     let best = rows.iter().map(|r| r.total).fold(f64::INFINITY, f64::min);
-    let best_p = rows.iter().map(|r| r.persist_total).fold(f64::INFINITY, f64::min);
+    let best_p = rows
+        .iter()
+        .map(|r| r.persist_total)
+        .fold(f64::INFINITY, f64::min);
     for r in &mut rows {
         r.regret = (r.total - best).max(r.persist_total - best_p);
     }
@@ -930,7 +965,11 @@ discount = { "sp-1y" = "0.12", "sp-3y" = "0.17" }
         // The chosen portfolio comes first and has the least maximum regret.
         assert!(plan.portfolios[0].chosen);
         assert_eq!(plan.portfolios.iter().filter(|p| p.chosen).count(), 1);
-        assert!(plan.portfolios.iter().all(|p| plan.portfolios[0].regret <= p.regret + 1e-9));
+        assert!(
+            plan.portfolios
+                .iter()
+                .all(|p| plan.portfolios[0].regret <= p.regret + 1e-9)
+        );
         // The lookback recommendation exists (12 weeks of history) and is evaluated.
         assert!(o.lookback.is_some());
     }
@@ -992,7 +1031,10 @@ fn unit_spend(
         out.push((
             s.key.clone(),
             s.start,
-            s.values.iter().map(|v| pool.to_pool_units(*v) * od).collect(),
+            s.values
+                .iter()
+                .map(|v| pool.to_pool_units(*v) * od)
+                .collect(),
         ));
     }
     out

@@ -1304,7 +1304,10 @@ recurring_hourly = "1.2"
         let e = err(&format!(
             "{SP}[[pool.rate]]\nmatch = {{ service = \"Lambda\" }}\ndiscount = {{ \"sp-1z\" = \"0.12\", \"sp-3y\" = \"0.17\" }}\n"
         ));
-        assert!(e.contains("line 13") && e.contains("sp-1z") && e.contains("did you mean \"sp-1y\""), "{e}");
+        assert!(
+            e.contains("line 13") && e.contains("sp-1z") && e.contains("did you mean \"sp-1y\""),
+            "{e}"
+        );
         let e = err(&format!(
             "{SP}[[pool.rate]]\nmatch = {{ service = \"Lambda\" }}\ndiscount = {{ \"sp-1y\" = \"0.12\" }}\n"
         ));

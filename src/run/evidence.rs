@@ -176,6 +176,7 @@ mod tests {
                 actual_term_average: 0.0,
                 rationale: String::new(),
             }],
+            spend: Vec::new(),
         }];
         let t = PolicyTotals::of(&decisions);
         let cur = Currency::new("USD").unwrap();

@@ -121,8 +121,7 @@ pub fn execute(
         progress,
         &mut warnings,
     )?;
-    let (spend_pools, spend_skipped) =
-        spend::spend_pools(&inp, &bill, &frame, &runs, primary_idx)?;
+    let (spend_pools, spend_skipped) = spend::spend_pools(&inp, &bill, &frame, &runs, primary_idx)?;
     let mut skipped = skipped;
     skipped.extend(spend_skipped);
     warnings.extend(pools::unplanned_purchases(&inp, &strategies, &skipped));

@@ -28,8 +28,13 @@ pub(crate) fn spend_pools(
     frame: &Frame,
     runs: &[PoolRun],
     primary_idx: usize,
-) -> Result<(Vec<SpendPoolView>, Vec<(String, String)>), RunError> {
-    let pools: Vec<&Pool> = inp.card.pools().iter().filter(|p| p.is_spend_pool()).collect();
+) -> Result<(Vec<SpendPoolView>, Vec<super::pools::Skipped>), RunError> {
+    let pools: Vec<&Pool> = inp
+        .card
+        .pools()
+        .iter()
+        .filter(|p| p.is_spend_pool())
+        .collect();
     if pools.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -149,7 +154,11 @@ fn view(plan: &SpendPlan, cur: Currency) -> Result<SpendPoolView, RunError> {
     }
     let curve = plan
         .chosen
-        .or(if plan.options.is_empty() { None } else { Some(0) })
+        .or(if plan.options.is_empty() {
+            None
+        } else {
+            Some(0)
+        })
         .map(|k| {
             plan.options[k]
                 .sweep

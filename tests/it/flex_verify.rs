@@ -39,7 +39,11 @@ fn spend(rng: &mut Rng, skus: usize, hours: usize, paths: usize) -> SpendPaths {
                     0.0
                 } else {
                     lvl * scale * (1.0 + 0.4 * (t as f64 * 0.9).sin()) * (0.6 + 0.8 * rng.unit())
-                        + if rng.below(12) == 0 { 5.0 * rng.unit() } else { 0.0 }
+                        + if rng.below(12) == 0 {
+                            5.0 * rng.unit()
+                        } else {
+                            0.0
+                        }
                 };
                 v.push(x.max(0.0));
             }
@@ -73,7 +77,10 @@ fn lp(d: &SpendPaths, insts: &[Instrument]) -> f64 {
     let w = 1.0 / d.paths() as f64;
     let big_w = d.hours() as f64; // the paths' weights sum to 1 per hour
     let mut vars = ProblemVariables::new();
-    let c: Vec<_> = insts.iter().map(|_| vars.add(variable().min(0.0))).collect();
+    let c: Vec<_> = insts
+        .iter()
+        .map(|_| vars.add(variable().min(0.0)))
+        .collect();
     let mut obj = Expression::from(0.0);
     for (k, i) in insts.iter().enumerate() {
         obj += i.fee * big_w * c[k];
@@ -180,7 +187,11 @@ fn sweep_is_never_beaten_by_brute_force_on_tiny_instances() {
         let top = s.curve.last().unwrap().commitment;
         for k in 0..=2000 {
             let e = evaluate(&d, &i, top * k as f64 / 2000.0);
-            assert!(s.optimum.cost <= e.cost + 1e-9, "{:?} beaten by {e:?}", s.optimum);
+            assert!(
+                s.optimum.cost <= e.cost + 1e-9,
+                "{:?} beaten by {e:?}",
+                s.optimum
+            );
         }
     }
 }
@@ -198,7 +209,11 @@ fn cover_everything_candidates_miss_the_optimum_when_discounts_differ() {
         fee: 1.0,
     };
     let s = sweep(&d, &i).unwrap();
-    assert!((s.optimum.commitment - 13.0).abs() < 1e-9, "{:?}", s.optimum);
+    assert!(
+        (s.optimum.commitment - 13.0).abs() < 1e-9,
+        "{:?}",
+        s.optimum
+    );
     // With fee 1 the shallow SKU still saves 10 % per covered dollar, so here everything
     // is covered; make the shallow SKU not worth it by a fee above 1 / 0.9 (a 3-year term
     // priced on a shorter horizon, say).
@@ -206,7 +221,11 @@ fn cover_everything_candidates_miss_the_optimum_when_discounts_differ() {
     let s = sweep(&d, &dear).unwrap();
     assert!((s.optimum.commitment - 4.0).abs() < 1e-9, "{:?}", s.optimum);
     let all = evaluate(&d, &dear, 13.0);
-    assert!(all.cost > s.optimum.cost + 1.0, "{all:?} vs {:?}", s.optimum);
+    assert!(
+        all.cost > s.optimum.cost + 1.0,
+        "{all:?} vs {:?}",
+        s.optimum
+    );
 }
 
 #[test]

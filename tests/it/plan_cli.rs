@@ -308,7 +308,7 @@ fn write_focus(path: &Path) {
         let s = (t0 + chrono::Duration::hours(h)).format("%Y-%m-%dT%H:%M:%SZ");
         let e = (t0 + chrono::Duration::hours(h + 1)).format("%Y-%m-%dT%H:%M:%SZ");
         let hr = h % 24;
-        let vms = 20 + (hr % 11) as i64;
+        let vms = 20 + (hr % 11);
         let vm_cost = vms as f64 * 0.5;
         writeln!(
             csv,
@@ -316,7 +316,12 @@ fn write_focus(path: &Path) {
         )
         .unwrap();
         let f = 2.0 + (hr as f64 / 6.0).floor();
-        writeln!(csv, "USD,Usage,{s},{e},{},Requests,{f:.2},{f:.2},{f:.2},Functions", 1000 * (f as i64)).unwrap();
+        writeln!(
+            csv,
+            "USD,Usage,{s},{e},{},Requests,{f:.2},{f:.2},{f:.2},Functions",
+            1000 * (f as i64)
+        )
+        .unwrap();
     }
     std::fs::write(path, csv).unwrap();
 }
@@ -353,7 +358,11 @@ fn plan_sizes_savings_plans_after_the_reservations() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(stdout.contains("Spend-based pool sp (2 SKUs"), "{stdout}");
     assert!(stdout.contains("<- recommended"), "{stdout}");
     assert!(stdout.contains("what-if coverage 50.0%"), "{stdout}");
@@ -375,7 +384,11 @@ fn plan_sizes_savings_plans_after_the_reservations() {
     assert!((cov - 0.5).abs() < 1e-6, "{cov}");
     // The recommendation table has the spend pool's row; the curve file has the optimum.
     let text = std::fs::read_to_string(&curve).unwrap();
-    assert!(text.lines().any(|l| l.starts_with("sp,sp-1y,") && l.ends_with(",optimum")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("sp,sp-1y,") && l.ends_with(",optimum")),
+        "{text}"
+    );
     assert!(text.contains("lookback 30d"));
 
     // Targets outside (0, 1] are usage errors (exit 2) before anything is read.

@@ -250,11 +250,7 @@ pub fn commitment_curve_chart(
             .fold(0.0, f64::max)
             .max(f64::MIN_POSITIVE);
         let yr = y_range(
-            input
-                .points
-                .iter()
-                .map(|p| p.1)
-                .chain(std::iter::once(0.0)),
+            input.points.iter().map(|p| p.1).chain(std::iter::once(0.0)),
             0.1,
         );
         let mut entries: Vec<LegendEntry> =
@@ -269,7 +265,10 @@ pub fn commitment_curve_chart(
         let symbol = clean(&input.currency.symbol);
         let code = clean(&input.currency.code);
         let mut chart = ChartBuilder::on(&area)
-            .caption(clean(&input.title), (FONT, TITLE_SIZE).into_font().color(&C_DARK))
+            .caption(
+                clean(&input.title),
+                (FONT, TITLE_SIZE).into_font().color(&C_DARK),
+            )
             .margin(12)
             .margin_right(28)
             .x_label_area_size(52)

@@ -27,8 +27,8 @@ pub use common::{
 };
 pub use forecast::{ForecastInput, forecast_chart};
 pub use lines::{
-    CommitmentCurveInput, CoverageInput, CoveragePoint, CumulativeSavingsInput, coverage_utilisation_chart,
-    commitment_curve_chart, cumulative_savings_chart, find_break_even,
+    CommitmentCurveInput, CoverageInput, CoveragePoint, CumulativeSavingsInput,
+    commitment_curve_chart, coverage_utilisation_chart, cumulative_savings_chart, find_break_even,
 };
 pub use waterline::{CommitmentLayer, WaterlineInput, layer_steps, waterline_chart};
 
