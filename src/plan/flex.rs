@@ -45,8 +45,13 @@
 //! exact sweep on the demand the earlier ones leave: exact for each instrument given the ones
 //! before it, and the bill [`replay`] reports is the one the provider will produce. It is
 //! *not* the joint optimum in general (an earlier, narrower instrument is sized without
-//! knowing that a later, broader one could take over part of its demand); the integration
-//! tests measure the gap against the joint LP.
+//! knowing that a later, broader one could take over part of its demand). [`refine_in_order`]
+//! then lowers the bill itself by coordinate descent. Measured against the joint LP (a lower
+//! bound no bill can reach: the LP allocates optimally, the providers do not) on 182 random
+//! instances of two or three plan types (`tests/it/flex_verify.rs`): in order, mean gap
+//! 5.6 %, median 1.1 %; refined, mean 1.07 %, median 0, max 17 % — below the LP's own
+//! commitments billed in the providers' order (mean 1.28 %). Exact for one plan type and for
+//! instruments with disjoint SKUs; not proven optimal for overlapping ones.
 
 use serde::{Deserialize, Serialize};
 
@@ -669,6 +674,92 @@ pub fn plan_in_order(
         .collect();
     let bill = replay(d, &chosen)?;
     Ok((sweeps, bill))
+}
+
+/// Golden-section steps per coordinate in [`refine_in_order`] (the bracket shrinks to
+/// 0.618^48 ≈ 1e-10 of its width).
+const GOLDEN_STEPS: usize = 48;
+
+/// The expected bill of `c` (one commitment per instrument) in the providers' order.
+fn bill(d: &SpendPaths, insts: &[Instrument], c: &[f64]) -> Result<f64, FlexError> {
+    let pairs: Vec<(&Instrument, f64)> = insts.iter().zip(c.iter().copied()).collect();
+    Ok(replay(d, &pairs)?.cost)
+}
+
+/// Improves commitments `start` (one per instrument) on the bill the providers will produce
+/// ([`replay`]): cyclic coordinate descent, each coordinate minimised by golden section over
+/// `[0, the most it could ever use]`, a move kept only when it lowers the bill, until a round
+/// gains less than 1e-9 relative or `rounds` are done. The bill never rises, but this is a
+/// local method: its result is not proven optimal (the tests measure its gap to the joint
+/// LP). Each step replays the whole bill, so it costs `rounds × instruments × 48` replays.
+pub fn refine_in_order(
+    d: &SpendPaths,
+    insts: &[Instrument],
+    start: &[f64],
+    rounds: usize,
+) -> Result<(Vec<f64>, f64), FlexError> {
+    let mut c = start.to_vec();
+    let mut best = bill(d, insts, &c)?;
+    let tops: Vec<f64> = insts
+        .iter()
+        .map(|inst| {
+            let mut top = 0.0_f64;
+            for p in 0..d.paths {
+                for t in 0..d.hours {
+                    let u = d.hour(p, t);
+                    let b: f64 = inst
+                        .ratio
+                        .iter()
+                        .zip(u)
+                        .filter_map(|(r, u)| r.map(|r| r * u))
+                        .sum();
+                    top = top.max(b);
+                }
+            }
+            top
+        })
+        .collect();
+    let phi = (5f64.sqrt() - 1.0) / 2.0;
+    for _ in 0..rounds {
+        let before = best;
+        for k in 0..insts.len() {
+            let (mut lo, mut hi) = (0.0, tops[k].max(c[k]));
+            if hi <= 0.0 {
+                continue;
+            }
+            let mut trial = c.clone();
+            let mut f = |x: f64| -> Result<f64, FlexError> {
+                trial[k] = x;
+                bill(d, insts, &trial)
+            };
+            let (mut x1, mut x2) = (hi - phi * (hi - lo), lo + phi * (hi - lo));
+            let (mut f1, mut f2) = (f(x1)?, f(x2)?);
+            for _ in 0..GOLDEN_STEPS {
+                if f1 <= f2 {
+                    hi = x2;
+                    (x2, f2) = (x1, f1);
+                    x1 = hi - phi * (hi - lo);
+                    f1 = f(x1)?;
+                } else {
+                    lo = x1;
+                    (x1, f1) = (x2, f2);
+                    x2 = lo + phi * (hi - lo);
+                    f2 = f(x2)?;
+                }
+            }
+            let (x, fx) = if f1 <= f2 { (x1, f1) } else { (x2, f2) };
+            let f0 = f(0.0)?;
+            let (x, fx) = if f0 < fx { (0.0, f0) } else { (x, fx) };
+            if fx < best - 1e-12 * best.abs().max(1.0) {
+                c[k] = x;
+                best = fx;
+            }
+        }
+        if before - best <= 1e-9 * before.abs().max(1.0) {
+            break;
+        }
+    }
+    Ok((c, best))
 }
 
 #[cfg(test)]
