@@ -28,6 +28,9 @@ pub(crate) enum Command {
     Inspect(InspectArgs),
     /// Aggregate billing exports into regular usage series (with a reconciliation summary).
     Ingest(IngestArgs),
+    /// List the commitments (RIs, Savings Plans, CUDs) a FOCUS bill names: used and unused
+    /// amortised cost, utilisation, purchases, and the bill's commitment coverage.
+    Commitments(CommitmentsArgs),
     /// Forecast usage series with calibrated quantiles, anomalies, events and saturation.
     Forecast(ForecastArgs),
     /// Rolling-origin backtest of the forecasting models: MASE, RMSSE, sMAPE, pinball, CRPS,
@@ -156,6 +159,15 @@ impl InputArgs {
 pub(crate) enum OutputFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommitmentsArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// Output as a human table or as JSON.
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

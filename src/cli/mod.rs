@@ -25,6 +25,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Inspect(args) => inspect::inspect_cmd(args),
         Command::Ingest(args) => ingest::ingest_cmd(args),
+        Command::Commitments(args) => inspect::commitments_cmd(args),
         Command::Forecast(args) => forecast::forecast_cmd(args),
         Command::Backtest(args) => backtest::backtest_cmd(args),
         Command::Plan(args) => plan::plan_cmd(args),

@@ -53,6 +53,7 @@
 //! commitments billed in the providers' order (mean 1.28 %). Exact for one plan type and for
 //! instruments with disjoint SKUs; not proven optimal for overlapping ones.
 
+use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 
 /// Errors of flexible-commitment planning.
@@ -301,42 +302,63 @@ struct Breakpoints {
 }
 
 fn breakpoints(d: &SpendPaths, inst: &Instrument) -> Breakpoints {
+    use rayon::prelude::*;
     let order = inst.order();
     let w = 1.0 / d.paths as f64;
+    // One partial per path, built in parallel and merged in path order (deterministic).
+    let parts: Vec<Breakpoints> = (0..d.paths)
+        .into_par_iter()
+        .map(|p| {
+            let mut b = Breakpoints {
+                events: Vec::new(),
+                ends: Vec::new(),
+                x_slope: 0.0,
+                n_slope: 0.0,
+                total: 0.0,
+                weight: 0.0,
+            };
+            for t in 0..d.hours {
+                let u = d.hour(p, t);
+                b.total += w * u.iter().sum::<f64>();
+                let mut cum = 0.0;
+                let mut last: Option<f64> = None;
+                for &(j, r) in &order {
+                    if u[j] <= 0.0 {
+                        continue;
+                    }
+                    match last {
+                        None => {
+                            b.x_slope += w / r;
+                            b.n_slope += w;
+                        }
+                        Some(prev) if prev != r => b.events.push((cum, w / r - w / prev)),
+                        Some(_) => {}
+                    }
+                    cum += r * u[j];
+                    last = Some(r);
+                }
+                if let Some(r) = last {
+                    b.events.push((cum, -w / r));
+                    b.ends.push(cum);
+                }
+            }
+            b
+        })
+        .collect();
     let mut b = Breakpoints {
-        events: Vec::new(),
-        ends: Vec::new(),
+        events: Vec::with_capacity(parts.iter().map(|p| p.events.len()).sum()),
+        ends: Vec::with_capacity(parts.iter().map(|p| p.ends.len()).sum()),
         x_slope: 0.0,
         n_slope: 0.0,
         total: 0.0,
         weight: d.hours as f64,
     };
-    for p in 0..d.paths {
-        for t in 0..d.hours {
-            let u = d.hour(p, t);
-            b.total += w * u.iter().sum::<f64>();
-            let mut cum = 0.0;
-            let mut last: Option<f64> = None;
-            for &(j, r) in &order {
-                if u[j] <= 0.0 {
-                    continue;
-                }
-                match last {
-                    None => {
-                        b.x_slope += w / r;
-                        b.n_slope += w;
-                    }
-                    Some(prev) if prev != r => b.events.push((cum, w / r - w / prev)),
-                    Some(_) => {}
-                }
-                cum += r * u[j];
-                last = Some(r);
-            }
-            if let Some(r) = last {
-                b.events.push((cum, -w / r));
-                b.ends.push(cum);
-            }
-        }
+    for p in parts {
+        b.events.extend(p.events);
+        b.ends.extend(p.ends);
+        b.x_slope += p.x_slope;
+        b.n_slope += p.n_slope;
+        b.total += p.total;
     }
     b
 }
@@ -406,10 +428,13 @@ pub const CURVE_POINTS: usize = 60;
 pub fn sweep(d: &SpendPaths, inst: &Instrument) -> Result<Sweep, FlexError> {
     inst.check(d.skus)?;
     let mut b = breakpoints(d, inst);
-    b.events.sort_by(|x, y| x.0.total_cmp(&y.0));
+    // A total order (position, then slope change) so the walk's sums are the same whatever
+    // the sort's algorithm: the result is deterministic; sorted in parallel.
+    b.events
+        .par_sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
     let fee_w = inst.fee * b.weight;
     let mut ends = b.ends.clone();
-    ends.sort_by(f64::total_cmp);
+    ends.par_sort_unstable_by(f64::total_cmp);
     // The optimum: the first point whose right derivative fee·W − Σ w/r is ≥ 0.
     let (mut c, mut xs, mut i) = (0.0_f64, b.x_slope, 0);
     while fee_w - xs < 0.0 {
