@@ -125,20 +125,17 @@ pub(crate) fn commitments_cmd(args: CommitmentsArgs) -> Result<()> {
             writeln!(
                 out,
                 "{:<44} {:<16} {:<8} {:>14} {:>14} {:>7} {:>14}",
-                "commitment",
-                "type",
-                "category",
-                "used",
-                "unused",
-                "util",
-                "purchased"
+                "commitment", "type", "category", "used", "unused", "util", "purchased"
             )?;
             for u in &c.commitments {
                 writeln!(
                     out,
                     "{:<44} {:<16} {:<8} {:>14} {:>14} {:>7} {:>14}",
                     truncate(&terminal_safe(&u.commitment_id), 44),
-                    truncate(&terminal_safe(u.commitment_type.as_deref().unwrap_or("-")), 16),
+                    truncate(
+                        &terminal_safe(u.commitment_type.as_deref().unwrap_or("-")),
+                        16
+                    ),
                     truncate(&terminal_safe(u.category.as_deref().unwrap_or("-")), 8),
                     u.used_cost.round_dp(2),
                     u.unused_cost.round_dp(2),

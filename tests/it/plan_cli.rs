@@ -404,3 +404,38 @@ fn plan_sizes_savings_plans_after_the_reservations() {
         .code(2)
         .stderr(predicate::str::contains("share in (0, 1]"));
 }
+
+#[test]
+fn commitments_lists_the_bills_commitments_with_utilisation_and_coverage() {
+    let bill = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/focus.parquet");
+    let run = Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("commitments")
+        .arg(&bill)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let list = v["commitments"]["commitments"].as_array().unwrap();
+    // The demo holds 3 RIs and 2 Savings Plans (data/demo/inventory.toml).
+    assert_eq!(list.len(), 5);
+    let plans = list.iter().filter(|c| c["category"] == "Spend").count();
+    assert_eq!(plans, 2);
+    let cov = v["coverage"].as_f64().unwrap();
+    assert!(cov > 0.05 && cov < 0.6, "{cov}");
+    // The table says where end dates come from.
+    Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("commitments")
+        .arg(&bill)
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("5 commitments").and(predicate::str::contains("Coverage: ")),
+        );
+}
