@@ -12,6 +12,11 @@
 //!
 //! `cargo bench --bench flex [-- --lp-cap 600 --skip-lp]`
 
+// The benches' SplitMix64 (only `Rng` is used here).
+#[allow(dead_code)]
+#[path = "common/pool.rs"]
+mod pool;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -20,20 +25,7 @@ use capplan::plan::flex::{
     sweep,
 };
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, microlp, variable};
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use pool::Rng;
 
 /// Spend with a daily and weekly cycle per SKU, a level per path, noise and idle hours.
 fn spend(rng: &mut Rng, skus: usize, hours: usize, paths: usize) -> SpendPaths {

@@ -58,22 +58,29 @@ pub fn spend_pool() -> String {
         "[[pool]]\nid = \"compute-sp\"\nmatch = {{ service = \"{SERVICE}\" }}\nunit = \"USD/hour on-demand equivalent\"\nseries_unit = \"USD\"\non_demand_rate = \"1\"\ncurrency = \"USD\"\noffer = [\n"
     );
     for (term, payment, pct) in SP_DISCOUNTS {
-        let hours = Decimal::from(if term == "1y" { 8760 } else { 3 * 8760 });
         let eff = Decimal::from(100 - pct) / Decimal::from(100);
-        let (upfront, recurring) = match payment {
-            "no_upfront" => (Decimal::ZERO, eff),
-            "all_upfront" => (eff * hours, Decimal::ZERO),
-            _ => {
-                let r = (eff / Decimal::from(2)).round_dp(4);
-                ((eff - r) * hours, r)
-            }
-        };
+        let (upfront, recurring) = fees(eff, term, payment);
         out.push_str(&format!(
             "  {{ id = \"compute-sp-{term}-{payment}\", kind = \"savings_plan_compute\", term = \"{term}\", payment = \"{payment}\", upfront = \"{upfront}\", recurring_hourly = \"{recurring}\" }},\n"
         ));
     }
     out.push_str("]\n\n");
     out
+}
+
+/// Upfront and hourly fee of an offer whose effective hourly rate is `eff`: all upfront
+/// pays it for the whole term upfront; partial upfront pays half hourly (4 decimals) and the
+/// rest upfront.
+fn fees(eff: Decimal, term: &str, payment: &str) -> (Decimal, Decimal) {
+    let hours = Decimal::from(if term == "1y" { 8760 } else { 3 * 8760 });
+    match payment {
+        "no_upfront" => (Decimal::ZERO, eff),
+        "all_upfront" => (eff * hours, Decimal::ZERO),
+        _ => {
+            let r = (eff / Decimal::from(2)).round_dp(4);
+            ((eff - r) * hours, r)
+        }
+    }
 }
 
 /// Pool id of `(region, instance type)`.
@@ -95,16 +102,8 @@ pub fn rate_card(pools: &[(&str, &str, &str)]) -> anyhow::Result<String> {
             "[[pool]]\nid = \"{id}\"\nmatch = {{ service = \"{SERVICE}\", region = \"{region}\", instance_type = \"{itype}\" }}\nunit = \"instance-hours\"\nseries_unit = \"Hours\"\non_demand_rate = \"{od}\"\ncurrency = \"USD\"\noffer = [\n"
         ));
         for (term, payment, pct) in DISCOUNTS {
-            let hours = Decimal::from(if term == "1y" { 8760 } else { 3 * 8760 });
             let eff = (rate * Decimal::from(100 - pct) / Decimal::from(100)).round_dp(4);
-            let (upfront, recurring) = match payment {
-                "no_upfront" => (Decimal::ZERO, eff),
-                "all_upfront" => (eff * hours, Decimal::ZERO),
-                _ => {
-                    let r = (eff / Decimal::from(2)).round_dp(4);
-                    ((eff - r) * hours, r)
-                }
-            };
+            let (upfront, recurring) = fees(eff, term, payment);
             out.push_str(&format!(
                 "  {{ id = \"{id}-ri-{term}-{payment}\", kind = \"ri_standard\", term = \"{term}\", payment = \"{payment}\", upfront = \"{upfront}\", recurring_hourly = \"{recurring}\" }},\n"
             ));

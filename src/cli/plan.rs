@@ -14,8 +14,8 @@ use capplan::forecast::{ForecastSettings, forecast_all};
 use capplan::ingest::{self, AggregateOptions, Measure};
 use capplan::money::{Money, Rate};
 use capplan::plan::spend::{
-    Ask, NewReservation, SpendFrame, SpendPlan, SpendPoolInput, WhatIf, existing_plans, level_cap,
-    plan_spend_pool, reservation_layers, sku_histories, what_if,
+    Ask, SpendFrame, SpendPlan, SpendPoolInput, WhatIf, existing_plans, plan_spend_pool,
+    reservation_layers, ri_plan_of, sku_histories, what_if,
 };
 use capplan::plan::strategy::{Strategy, StrategyError, check_listed};
 use capplan::plan::{
@@ -309,24 +309,7 @@ fn spend_pools(
     asks: &[Ask],
 ) -> Result<Vec<SpendReport>> {
     let history = cut_before(list, start);
-    let new: Vec<NewReservation> = portfolio
-        .pools
-        .iter()
-        .flat_map(|r| {
-            r.plan.purchases.iter().map(|b| NewReservation {
-                pool_id: r.pool.clone(),
-                start_hour: b.start_hour,
-                term_hours: b.term_hours,
-                quantity: b.quantity,
-                effective_hourly: b.effective_hourly.amount().try_into().unwrap_or(0.0),
-            })
-        })
-        .collect();
-    let caps: Vec<(String, f64)> = portfolio
-        .pools
-        .iter()
-        .map(|r| (r.pool.clone(), level_cap(&r.sizing, r.existing_units_now)))
-        .collect();
+    let (new, caps) = ri_plan_of(portfolio);
     let horizon_hours = args.horizon.steps(3600);
     let mut out = Vec::new();
     for pool in card.pools().iter().filter(|p| p.is_spend_pool()) {

@@ -555,32 +555,7 @@ pub fn backtest_policy(
                 &finance,
             )?;
         }
-        let new: Vec<super::spend::NewReservation> = portfolio
-            .pools
-            .iter()
-            .flat_map(|r| {
-                r.plan
-                    .purchases
-                    .iter()
-                    .map(|b| super::spend::NewReservation {
-                        pool_id: r.pool.clone(),
-                        start_hour: b.start_hour,
-                        term_hours: b.term_hours,
-                        quantity: b.quantity,
-                        effective_hourly: b.effective_hourly.amount().try_into().unwrap_or(0.0),
-                    })
-            })
-            .collect();
-        let caps: Vec<(String, f64)> = portfolio
-            .pools
-            .iter()
-            .map(|r| {
-                (
-                    r.pool.clone(),
-                    super::spend::level_cap(&r.sizing, r.existing_units_now),
-                )
-            })
-            .collect();
+        let (new, caps) = super::spend::ri_plan_of(&portfolio);
         let mut spend = Vec::new();
         for sp in card.pools().iter().filter(|p| p.is_spend_pool()) {
             if let Some(r) = super::spend::realise_spend_decision(

@@ -106,6 +106,30 @@ pub struct NewReservation {
     pub effective_hourly: f64,
 }
 
+/// A portfolio's RI purchases as the spend pools need them, and each RI pool's
+/// [`level_cap`] (pool id → units).
+pub fn ri_plan_of(portfolio: &super::Portfolio) -> (Vec<NewReservation>, Vec<(String, f64)>) {
+    let new = portfolio
+        .pools
+        .iter()
+        .flat_map(|r| {
+            r.plan.purchases.iter().map(|b| NewReservation {
+                pool_id: r.pool.clone(),
+                start_hour: b.start_hour,
+                term_hours: b.term_hours,
+                quantity: b.quantity,
+                effective_hourly: b.effective_hourly.amount().try_into().unwrap_or(0.0),
+            })
+        })
+        .collect();
+    let caps = portfolio
+        .pools
+        .iter()
+        .map(|r| (r.pool.clone(), level_cap(&r.sizing, r.existing_units_now)))
+        .collect();
+    (new, caps)
+}
+
 /// Where the spend pool's history and horizon sit in time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SpendFrame {

@@ -9,23 +9,7 @@ use capplan::plan::flex::{
 };
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, microlp, variable};
 
-/// SplitMix64: deterministic instances without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use super::common::Rng;
 
 /// Random spend: SKUs with different levels, a daily-ish cycle, zeros and bursts.
 fn spend(rng: &mut Rng, skus: usize, hours: usize, paths: usize) -> SpendPaths {
