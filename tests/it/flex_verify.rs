@@ -308,3 +308,85 @@ fn instruments_in_provider_order_against_the_joint_lp() {
     );
     assert!(disjoint_checked >= 20);
 }
+
+/// A daily bill hides the intra-day troughs: a plan sized on daily means commits more than
+/// one sized on the hours, and costs more on the hours it is billed on. Measured on the demo
+/// bill's EC2 and Lambda list cost (the 8 weeks before 2026-10-01, Compute-Savings-Plan-like
+/// discounts: 28 % on EC2, 16 % on Lambda).
+#[test]
+fn sizing_on_daily_means_over_commits() {
+    use capplan::ingest::{self, AggregateOptions, InputOptions, Measure};
+    use capplan::series::Granularity;
+    let bill = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo/focus.parquet");
+    let loaded = ingest::load(&InputOptions {
+        inputs: vec![bill.display().to_string()],
+        ..InputOptions::default()
+    })
+    .unwrap();
+    let agg = loaded
+        .aggregate(&AggregateOptions {
+            by: vec!["service".into(), "region".into(), "instance_type".into()],
+            granularity: Some(Granularity::Hour),
+            filters: Vec::new(),
+            measure: Measure::ListCost,
+        })
+        .unwrap();
+    let skus: Vec<_> = agg
+        .series
+        .iter()
+        .filter(|s| {
+            s.key
+                .0
+                .iter()
+                .any(|(_, v)| v == "Amazon Elastic Compute Cloud" || v == "AWS Lambda")
+        })
+        .collect();
+    let hours = 8 * 7 * 24;
+    let hourly: Vec<f64> = (0..hours)
+        .flat_map(|t| {
+            skus.iter()
+                .map(move |s| s.values[s.values.len() - hours + t])
+        })
+        .collect();
+    // The same spend as a daily bill shows it: each day's mean in each of its hours.
+    let mut daily = hourly.clone();
+    for day in 0..hours / 24 {
+        for j in 0..skus.len() {
+            let mean = (0..24)
+                .map(|h| hourly[(day * 24 + h) * skus.len() + j])
+                .sum::<f64>()
+                / 24.0;
+            for h in 0..24 {
+                daily[(day * 24 + h) * skus.len() + j] = mean;
+            }
+        }
+    }
+    let inst = Instrument {
+        id: "compute".into(),
+        rank: RANK_COMPUTE_PLAN,
+        ratio: skus
+            .iter()
+            .map(|s| {
+                let lambda = s.key.0.iter().any(|(_, v)| v == "AWS Lambda");
+                Some(if lambda { 0.84 } else { 0.72 })
+            })
+            .collect(),
+        fee: 1.0,
+    };
+    let h = SpendPaths::new(skus.len(), hours, 1, hourly).unwrap();
+    let d = SpendPaths::new(skus.len(), hours, 1, daily).unwrap();
+    let on_hours = sweep(&h, &inst).unwrap().optimum;
+    let on_days = sweep(&d, &inst).unwrap().optimum;
+    let billed = evaluate(&h, &inst, on_days.commitment);
+    eprintln!(
+        "daily sizing: commits {:.3}/h against {:.3}/h on the hours (+{:.1} %); billed on the hours it saves {:.2} instead of {:.2} (−{:.1} %)",
+        on_days.commitment,
+        on_hours.commitment,
+        100.0 * (on_days.commitment / on_hours.commitment - 1.0),
+        billed.savings,
+        on_hours.savings,
+        100.0 * (1.0 - billed.savings / on_hours.savings)
+    );
+    assert!(on_days.commitment > on_hours.commitment);
+    assert!(billed.cost > on_hours.cost);
+}
