@@ -96,15 +96,13 @@ pub fn quantile_trajectory(
     horizon_hours: usize,
 ) -> Vec<f64> {
     let mut v = vec![0.0; horizon_hours];
-    for fc in forecasts.iter().filter(|fc| {
-        pool.covers(
-            fc.key.0.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            &fc.unit,
-        )
-    }) {
+    for fc in forecasts
+        .iter()
+        .filter(|fc| pool.covers_series(&fc.key, &fc.unit))
+    {
         if let Some(qs) = fc.forecast.quantile(q) {
             for (t, x) in v.iter_mut().enumerate() {
-                *x += pool.to_pool_units(qs[t].max(0.0));
+                *x += pool.to_pool_units_of(&fc.key, qs[t].max(0.0));
             }
         }
     }

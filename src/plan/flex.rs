@@ -232,28 +232,7 @@ impl Instrument {
     }
 }
 
-/// The normalization factor of an instance size (AWS's table: nano 0.25, micro 0.5,
-/// small 1, medium 2, large 4, xlarge 8, then ×2 per step: 2xlarge 16, 4xlarge 32, …;
-/// sizes between steps such as `3xlarge` or `12xlarge` scale linearly, `metal` is not
-/// normalised). `size` is the part after the family: `m6i.2xlarge` → `2xlarge`.
-pub fn normalization_factor(size: &str) -> Option<f64> {
-    let s = size.rsplit('.').next().unwrap_or(size);
-    Some(match s {
-        "nano" => 0.25,
-        "micro" => 0.5,
-        "small" => 1.0,
-        "medium" => 2.0,
-        "large" => 4.0,
-        "xlarge" => 8.0,
-        _ => {
-            let n: f64 = s.strip_suffix("xlarge")?.parse().ok()?;
-            if !(n.is_finite() && n >= 1.0) {
-                return None;
-            }
-            8.0 * n
-        }
-    })
-}
+pub use crate::pricing::normalization_factor;
 
 /// One point of a savings-versus-commitment curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

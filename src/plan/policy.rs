@@ -211,7 +211,7 @@ fn actual_demand(
             )));
         }
         for (t, d) in demand.iter_mut().enumerate() {
-            *d += pool.to_pool_units(s.values[off as usize + t]);
+            *d += pool.to_pool_units_of(&s.key, s.values[off as usize + t]);
         }
     }
     Ok(demand)

@@ -368,7 +368,7 @@ pub fn pool_demand(
             .map_err(|e| PlanError::InvalidInput(e.to_string()))?;
         for (i, path) in paths.iter_mut().enumerate() {
             for (t, v) in path.iter_mut().enumerate() {
-                *v += pool.to_pool_units(p.path(i)[t]);
+                *v += pool.to_pool_units_of(&f.key, p.path(i)[t]);
             }
         }
     }
@@ -392,7 +392,7 @@ pub fn pool_history(pool: &Pool, history: &[UsageSeries]) -> Vec<f64> {
         }
         let off = hist.len() - s.values.len();
         for (i, v) in s.values.iter().enumerate() {
-            hist[off + i] += pool.to_pool_units(*v);
+            hist[off + i] += pool.to_pool_units_of(&s.key, *v);
         }
     }
     hist

@@ -1057,7 +1057,7 @@ fn unit_spend(
             s.start,
             s.values
                 .iter()
-                .map(|v| pool.to_pool_units(*v) * od)
+                .map(|v| pool.to_pool_units_of(&s.key, *v) * od)
                 .collect(),
         ));
     }

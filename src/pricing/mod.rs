@@ -103,5 +103,5 @@ pub use pv::{
     MAX_COST_OF_CAPITAL, MIN_COST_OF_CAPITAL, PaymentCandidate, PaymentChoice,
     choose_payment_options,
 };
-pub use rate_card::{MatchRule, Offer, Pool, RateCard, SkuRate};
+pub use rate_card::{MatchRule, Offer, Pool, RateCard, SkuRate, normalization_factor};
 pub use types::{HOURS_PER_MONTH, HOURS_PER_YEAR, OfferKind, Payment, Term};

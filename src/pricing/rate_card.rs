@@ -47,6 +47,29 @@ impl MatchRule {
     }
 }
 
+/// The normalization factor of an instance size (AWS's table: nano 0.25, micro 0.5,
+/// small 1, medium 2, large 4, xlarge 8, then ×2 per step: 2xlarge 16, 4xlarge 32, …;
+/// sizes between steps such as `3xlarge` or `12xlarge` scale linearly, `metal` is not
+/// normalised). `size` may be a whole type: `m6i.2xlarge` → 16.
+pub fn normalization_factor(size: &str) -> Option<f64> {
+    let s = size.rsplit('.').next().unwrap_or(size);
+    Some(match s {
+        "nano" => 0.25,
+        "micro" => 0.5,
+        "small" => 1.0,
+        "medium" => 2.0,
+        "large" => 4.0,
+        "xlarge" => 8.0,
+        _ => {
+            let n: f64 = s.strip_suffix("xlarge")?.parse().ok()?;
+            if !(n.is_finite() && n >= 1.0) {
+                return None;
+            }
+            8.0 * n
+        }
+    })
+}
+
 /// A set of usage that commitments can cover interchangeably, with its on-demand price.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pool {
@@ -58,6 +81,10 @@ pub struct Pool {
     series_unit: Option<String>,
     #[serde(with = "rust_decimal::serde::str")]
     usage_per_unit: Decimal,
+    /// Regional RI / reservation with instance size flexibility: the pool's unit is a
+    /// normalized unit-hour, each series counts its hours × its size's normalization factor.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    size_flexible: bool,
     #[serde(with = "rust_decimal::serde::str")]
     on_demand_rate: Decimal,
     currency: Currency,
@@ -184,10 +211,31 @@ impl Pool {
         self.series_unit.as_deref().is_none_or(|u| u == series_unit)
             && self.match_rule.matches(dims)
     }
-    /// Whether the pool covers the series with this key and unit ([`Pool::covers`]).
+    /// Whether the pool covers the series with this key and unit ([`Pool::covers`]); a
+    /// size-flexible pool covers only series whose `instance_type` has a normalization factor
+    /// (`metal` and unknown sizes are left to on-demand, see [`normalization_factor`]).
     pub fn covers_series(&self, key: &SeriesKey, series_unit: &str) -> bool {
         self.series_unit.as_deref().is_none_or(|u| u == series_unit)
             && self.match_rule.selector().matches(key)
+            && (!self.size_flexible || self.size_factor(key).is_some())
+    }
+    /// Whether the pool is size-flexible (normalized units).
+    pub fn size_flexible(&self) -> bool {
+        self.size_flexible
+    }
+    /// The normalization factor of the series' instance size in a size-flexible pool (1 in
+    /// any other pool); `None` when the size has none.
+    pub fn size_factor(&self, key: &SeriesKey) -> Option<f64> {
+        if !self.size_flexible {
+            return Some(1.0);
+        }
+        let t = key.0.iter().find(|(k, _)| k == "instance_type")?;
+        normalization_factor(&t.1)
+    }
+    /// Usage of the series with this key in pool units: [`Pool::to_pool_units`] times the
+    /// size's normalization factor in a size-flexible pool.
+    pub fn to_pool_units_of(&self, key: &SeriesKey, usage: f64) -> f64 {
+        self.to_pool_units(usage) * self.size_factor(key).unwrap_or(0.0)
     }
     /// Converts a usage quantity in the series' unit to pool units (divides by
     /// [`Pool::usage_per_unit`]). Usage stays `f64`; money is never computed here.
@@ -322,6 +370,7 @@ struct RawPool {
     unit: Spanned<Value>,
     series_unit: Option<Spanned<Value>>,
     usage_per_unit: Option<Spanned<Value>>,
+    size_flexible: Option<Spanned<bool>>,
     on_demand_rate: Spanned<Value>,
     currency: Spanned<Value>,
     #[serde(default)]
@@ -800,10 +849,12 @@ fn parse_pool(src: &Src<'_>, rp: &RawPool, start: usize) -> Result<Pool, Pricing
         .map(|v| src.amount(v, &field("usage_per_unit"), true))
         .transpose()?
         .unwrap_or(Decimal::ONE);
+    let size_flexible = rp.size_flexible.as_ref().is_some_and(|b| *b.get_ref());
     Ok(Pool {
         unit: src.string(&rp.unit, &field("unit"))?,
         series_unit,
         usage_per_unit,
+        size_flexible,
         on_demand_rate: src.amount(&rp.on_demand_rate, &field("on_demand_rate"), true)?,
         currency: src.currency(&rp.currency, &field("currency"))?,
         description,
@@ -1321,5 +1372,34 @@ recurring_hourly = "1.2"
              [[pool.rate]]\nmatch = {{ region = \"r\" }}\ndiscount = {{ \"ri\" = \"0.1\" }}\n"
         ));
         assert!(e.contains("no spend-based offer"), "{e}");
+    }
+
+    #[test]
+    fn size_flexible_pools_count_normalized_units() {
+        let text = "[[pool]]\nid = \"m5\"\nmatch = { region = \"r\", family = \"m5\" }\n\
+                    unit = \"normalized unit-hours\"\nsize_flexible = true\n\
+                    on_demand_rate = \"0.024\"\ncurrency = \"USD\"\n";
+        let card = RateCard::from_toml_str(text, "r.toml").unwrap();
+        let pool = &card.pools()[0];
+        assert!(pool.size_flexible());
+        let key = |t: &str| {
+            SeriesKey(vec![
+                ("family".into(), "m5".into()),
+                ("instance_type".into(), t.into()),
+                ("region".into(), "r".into()),
+            ])
+        };
+        assert_eq!(pool.to_pool_units_of(&key("m5.large"), 3.0), 12.0);
+        assert_eq!(pool.to_pool_units_of(&key("m5.2xlarge"), 1.0), 16.0);
+        assert!(pool.covers_series(&key("m5.xlarge"), "Hours"));
+        // A size without a factor is not covered (left to on-demand), never counted as 0.
+        assert!(!pool.covers_series(&key("m5.metal"), "Hours"));
+        // Not size-flexible: one unit per hour whatever the size.
+        let plain =
+            RateCard::from_toml_str(&text.replace("size_flexible = true\n", ""), "r.toml").unwrap();
+        assert_eq!(
+            plain.pools()[0].to_pool_units_of(&key("m5.2xlarge"), 1.0),
+            1.0
+        );
     }
 }

@@ -439,3 +439,66 @@ fn commitments_lists_the_bills_commitments_with_utilisation_and_coverage() {
             predicate::str::contains("5 commitments").and(predicate::str::contains("Coverage: ")),
         );
 }
+
+#[test]
+fn size_flexible_pools_plan_a_family_in_normalized_units() {
+    // m5.large (4 NU) steady at 10, m5.xlarge (8 NU) steady at 5: 80 NU per hour in all.
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("timestamp,service,region,instance_type,quantity,unit\n");
+    for h in 0..63 * 24 {
+        let ts = (chrono::NaiveDate::from_ymd_opt(2026, 7, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            + chrono::Duration::hours(h))
+        .format("%Y-%m-%dT%H:%M:%SZ");
+        writeln!(csv, "{ts},EC2,r1,m5.large,10,Hours").unwrap();
+        writeln!(csv, "{ts},EC2,r1,m5.xlarge,5,Hours").unwrap();
+    }
+    let usage = dir.path().join("usage.csv");
+    std::fs::write(&usage, csv).unwrap();
+    let rates = dir.path().join("rates.toml");
+    std::fs::write(
+        &rates,
+        r#"
+[[pool]]
+id = "m5-r1"
+match = { service = "EC2", region = "r1", instance_type = ["m5.large", "m5.xlarge"] }
+unit = "normalized unit-hours"
+series_unit = "Hours"
+size_flexible = true
+on_demand_rate = "0.024"
+currency = "USD"
+offer = [ { id = "m5-1y", kind = "ri_standard", term = "1y", payment = "no_upfront", recurring_hourly = "0.015" } ]
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("plan.json");
+    let run = Command::cargo_bin("capplan")
+        .unwrap()
+        .arg("plan")
+        .arg(&usage)
+        .arg("--rates")
+        .arg(&rates)
+        .args(["--horizon", "1y", "--paths", "20", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let pool = &v["portfolio"]["pools"][0];
+    assert_eq!(pool["series"].as_array().unwrap().len(), 2);
+    let bought: f64 = pool["plan"]["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["quantity"].as_f64().unwrap())
+        .sum();
+    // Steady demand of 80 normalized units: the RI covers it in normalized units (not the
+    // 15 instances, which would be the sum of raw instance-hours).
+    assert!((bought - 80.0).abs() <= 1.0, "{bought}");
+}

@@ -38,9 +38,9 @@ pub(super) fn section(p: &mut Page, d: &ReportData) {
         "Money is exact decimal arithmetic, rounded half-even to cents; totals reconcile to the bill. Spreadsheet cells are numbers (doubles); the CSV and JSON exports carry the exact amounts.".into(),
         "The lookback rule replays the last N days of usage after existing commitments and buys the level that would have been cheapest over them — what the providers' recommenders do.".into(),
         if d.spend_pools.is_empty() {
-            "Not modelled: size flexibility across instance sizes, price changes, and demand changes not announced as events. Spend-based pools (Savings Plans, spend CUDs) are planned when the rate card has one.".into()
+            "Size flexibility: a pool with size_flexible = true counts each instance size in normalized units (AWS's factors). Spend-based pools (Savings Plans, spend CUDs) are planned when the rate card has one. Not modelled: price changes, and demand changes not announced as events.".into()
         } else {
-            "Spend-based plans: per SKU the hourly list (on-demand-equivalent) cost, committed usage included, on long-run level paths; reservations and plans held apply first (the providers' order), then each term's exact optimum by a breakpoint sweep (verified against an LP). Not modelled: size flexibility across instance sizes, the plan inside the quarterly plan and scenario matrix, price changes, and demand changes not announced as events.".into()
+            "Spend-based plans: per SKU the hourly list (on-demand-equivalent) cost, committed usage included, on long-run level paths; reservations and plans held apply first (the providers' order), then each term's exact optimum by a breakpoint sweep (verified against an LP). Size flexibility: a pool with size_flexible = true counts each instance size in normalized units (AWS's factors). Not modelled: the plan inside the quarterly plan and scenario matrix, several plan types jointly (they are sized in the providers' order), price changes, and demand changes not announced as events.".into()
         },
         format!(
             "Reproducible: the same inputs and as-of date ({}) give byte-identical files; nothing depends on the clock.",
