@@ -268,6 +268,13 @@ fn lower_risk_quantiles_commit_less() {
         .stderr(predicate::str::contains("between 0 and 1"));
 }
 
+/// `capplan plan <bill> --rates <rates>`, the rest of the arguments to add.
+fn plan_with(bill: &Path, rates: &Path) -> Command {
+    let mut c = Command::cargo_bin("capplan").unwrap();
+    c.arg("plan").arg(bill).arg("--rates").arg(rates);
+    c
+}
+
 const SPEND_RATES: &str = r#"
 [[pool]]
 id = "vm"
@@ -335,12 +342,7 @@ fn plan_sizes_savings_plans_after_the_reservations() {
     std::fs::write(&rates, SPEND_RATES).unwrap();
     let out = dir.path().join("plan.json");
     let curve = dir.path().join("curve.csv");
-    let run = Command::cargo_bin("capplan")
-        .unwrap()
-        .arg("plan")
-        .arg(&bill)
-        .arg("--rates")
-        .arg(&rates)
+    let run = plan_with(&bill, &rates)
         .args([
             "--horizon",
             "1y",
@@ -392,12 +394,7 @@ fn plan_sizes_savings_plans_after_the_reservations() {
     assert!(text.contains("lookback 30d"));
 
     // Targets outside (0, 1] are usage errors (exit 2) before anything is read.
-    Command::cargo_bin("capplan")
-        .unwrap()
-        .arg("plan")
-        .arg(&bill)
-        .arg("--rates")
-        .arg(&rates)
+    plan_with(&bill, &rates)
         .args(["--sp-target-utilisation", "1.5", "--out"])
         .arg(dir.path().join("x.json"))
         .assert()
@@ -474,12 +471,7 @@ offer = [ { id = "m5-1y", kind = "ri_standard", term = "1y", payment = "no_upfro
     )
     .unwrap();
     let out = dir.path().join("plan.json");
-    let run = Command::cargo_bin("capplan")
-        .unwrap()
-        .arg("plan")
-        .arg(&usage)
-        .arg("--rates")
-        .arg(&rates)
+    let run = plan_with(&usage, &rates)
         .args(["--horizon", "1y", "--paths", "20", "--out"])
         .arg(&out)
         .output()
