@@ -56,6 +56,12 @@
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};
 
+mod joint;
+
+pub use joint::{
+    JOINT_MAX_ITERATIONS, JOINT_TOLERANCE, JointOptimum, optimize_joint, optimize_joint_within,
+};
+
 /// Errors of flexible-commitment planning.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]

@@ -5,7 +5,7 @@
 
 use capplan::plan::flex::{
     Instrument, RANK_COMPUTE_PLAN, RANK_INSTANCE_PLAN, RANK_RESERVATION, SpendPaths, evaluate,
-    plan_in_order, refine_in_order, replay, sweep,
+    optimize_joint, optimize_joint_within, plan_in_order, refine_in_order, replay, sweep,
 };
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, microlp, variable};
 
@@ -63,12 +63,23 @@ fn lp(d: &SpendPaths, insts: &[Instrument]) -> f64 {
 
 /// The joint LP's cost and commitments.
 fn lp_with(d: &SpendPaths, insts: &[Instrument]) -> (f64, Vec<f64>) {
+    lp_within(d, insts, &vec![(0.0, f64::INFINITY); insts.len()])
+}
+
+/// The joint LP with each commitment within `bounds` (held commitments fixed).
+fn lp_within(d: &SpendPaths, insts: &[Instrument], bounds: &[(f64, f64)]) -> (f64, Vec<f64>) {
     let w = 1.0 / d.paths() as f64;
     let big_w = d.hours() as f64; // the paths' weights sum to 1 per hour
     let mut vars = ProblemVariables::new();
-    let c: Vec<_> = insts
+    let c: Vec<_> = bounds
         .iter()
-        .map(|_| vars.add(variable().min(0.0)))
+        .map(|&(lo, hi)| {
+            if hi.is_finite() {
+                vars.add(variable().min(lo).max(hi))
+            } else {
+                vars.add(variable().min(lo))
+            }
+        })
         .collect();
     let mut obj = Expression::from(0.0);
     for (k, i) in insts.iter().enumerate() {
@@ -307,6 +318,104 @@ fn instruments_in_provider_order_against_the_joint_lp() {
         100.0 * lp_replay_gaps[lp_replay_gaps.len() / 2]
     );
     assert!(disjoint_checked >= 20);
+}
+
+/// The exact joint optimizer against the LP solver: 240 random instances of two to four
+/// plan types (reservations, instance and compute plans; 1y fees and 3y-on-a-shorter-horizon
+/// fees), SKUs with different discounts, one to three paths, a third of them with a
+/// commitment already held (fixed in both) and a fifth with a cap on a purchase.
+#[test]
+fn joint_optimizer_equals_the_lp_on_240_instances() {
+    let mut rng = Rng(1515);
+    let (mut worst, mut iters, mut held_n, mut capped_n) = (0.0_f64, Vec::new(), 0, 0);
+    for n in 0..240 {
+        let skus = 2 + rng.below(4) as usize;
+        let hours = 3 + rng.below(14) as usize;
+        let paths = 1 + rng.below(3) as usize;
+        let d = spend(&mut rng, skus, hours, paths);
+        let k = 2 + rng.below(3) as usize;
+        let insts: Vec<Instrument> = (0..k)
+            .map(|m| {
+                let rank = [RANK_RESERVATION, RANK_INSTANCE_PLAN, RANK_COMPUTE_PLAN][m % 3];
+                let eligible = [0.4, 0.7, 1.0][m % 3];
+                instrument(&mut rng, &format!("i{m}"), rank, skus, eligible)
+            })
+            .collect();
+        let mut bounds = vec![(0.0, f64::INFINITY); k];
+        if rng.below(3) == 0 {
+            let m = rng.below(k as u64) as usize;
+            let held = 3.0 * rng.unit();
+            bounds[m] = (held, held);
+            held_n += 1;
+        }
+        if rng.below(5) == 0 {
+            let m = rng.below(k as u64) as usize;
+            if bounds[m].0 == 0.0 {
+                bounds[m] = (0.0, 2.0 * rng.unit());
+                capped_n += 1;
+            }
+        }
+        let j = optimize_joint_within(&d, &insts, &bounds).unwrap();
+        let (opt, _) = lp_within(&d, &insts, &bounds);
+        let gap = rel(j.cost, opt);
+        worst = worst.max(gap);
+        assert!(
+            gap <= 1e-6,
+            "instance {n}: joint {} vs LP {opt} (gap {gap:e}, certified {:e}, {} iterations)",
+            j.cost,
+            j.gap(),
+            j.iterations
+        );
+        assert!(j.gap() <= 1e-9, "instance {n}: not converged {j:?}");
+        for (c, (lo, hi)) in j.commitments.iter().zip(&bounds) {
+            assert!(
+                *c >= *lo - 1e-12 && *c <= *hi + 1e-12,
+                "{c} outside ({lo}, {hi})"
+            );
+        }
+        // The providers' bill of the same commitments can only be higher.
+        assert!(j.bill.cost >= j.cost - 1e-9 * j.cost.abs().max(1.0));
+        iters.push(j.iterations);
+    }
+    iters.sort_unstable();
+    eprintln!(
+        "joint optimizer vs LP over 240 instances ({held_n} with a held commitment, {capped_n} capped): worst relative gap {worst:e}; cutting-plane iterations median {}, max {}",
+        iters[iters.len() / 2],
+        iters[iters.len() - 1]
+    );
+    assert!(held_n >= 40 && capped_n >= 20);
+}
+
+/// Brute force on tiny instances: no point of a grid over two commitments beats the joint
+/// optimum's allocation-free cost.
+#[test]
+fn joint_optimum_is_never_beaten_on_a_grid() {
+    let mut rng = Rng(99);
+    for _ in 0..20 {
+        let skus = 2 + rng.below(2) as usize;
+        let hours = 2 + rng.below(4) as usize;
+        let d = spend(&mut rng, skus, hours, 1);
+        let insts = [
+            instrument(&mut rng, "ri", RANK_RESERVATION, skus, 0.5),
+            instrument(&mut rng, "sp", RANK_COMPUTE_PLAN, skus, 1.0),
+        ];
+        let j = optimize_joint(&d, &insts).unwrap();
+        for a in 0..=30 {
+            for b in 0..=30 {
+                let bounds = [
+                    (a as f64 * 0.4, a as f64 * 0.4),
+                    (b as f64 * 0.6, b as f64 * 0.6),
+                ];
+                let at = optimize_joint_within(&d, &insts, &bounds).unwrap();
+                assert!(
+                    at.cost >= j.cost - 1e-9,
+                    "{bounds:?}: {} < {}",
+                    at.cost,
+                    j.cost
+                );
+            }
+        }
+    }
 }
 
 /// A daily bill hides the intra-day troughs: a plan sized on daily means commits more than
