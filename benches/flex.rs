@@ -6,9 +6,11 @@
 //!    plan on a third of them): the exact sweep of each plan type, and the three planned in
 //!    the providers' order (each swept on what the earlier ones leave, then the bill
 //!    replayed).
-//! 2. The same one-plan-type problem as an LP, on growing sizes (hours × SKUs × paths),
-//!    until one solve takes longer than `--lp-cap` seconds (default 600): the sweep and the
-//!    LP on the largest size the LP finished, and their ratio.
+//!    Then the exact joint optimum of the three (`optimize_joint`, one run: its time is
+//!    dominated by the cutting planes it needs).
+//! 2. The same problems as LPs on growing sizes (hours × SKUs × paths), until one solve
+//!    takes longer than `--lp-cap` seconds (default 600): one plan type against the sweep,
+//!    three against the joint optimizer; the largest size the LP finished, and the ratio.
 //!
 //! `cargo bench --bench flex [-- --lp-cap 600 --skip-lp]`
 
@@ -21,8 +23,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use capplan::plan::flex::{
-    Instrument, RANK_COMPUTE_PLAN, RANK_INSTANCE_PLAN, SpendPaths, plan_in_order, refine_in_order,
-    sweep,
+    Instrument, RANK_COMPUTE_PLAN, RANK_INSTANCE_PLAN, SpendPaths, optimize_joint, plan_in_order,
+    refine_in_order, sweep,
 };
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, microlp, variable};
 use pool::Rng;
@@ -86,50 +88,114 @@ fn median(runs: usize, mut f: impl FnMut()) -> f64 {
     t[t.len() / 2]
 }
 
-/// The one-plan-type LP (as `tests/it/flex_verify.rs`): its optimal cost and solve time.
-fn lp(d: &SpendPaths, inst: &Instrument) -> (f64, f64) {
+/// The joint LP (as `tests/it/flex_verify.rs`; one plan type is the special case): its
+/// optimal cost and solve time.
+fn lp(d: &SpendPaths, insts: &[Instrument]) -> (f64, f64) {
     let t0 = Instant::now();
     let w = 1.0 / d.paths() as f64;
     let mut vars = ProblemVariables::new();
-    let c = vars.add(variable().min(0.0));
-    let mut obj = inst.fee * d.hours() as f64 * c;
-    let mut hours = Vec::new();
+    let c: Vec<_> = insts
+        .iter()
+        .map(|_| vars.add(variable().min(0.0)))
+        .collect();
+    let mut obj = Expression::from(0.0);
+    for (i, ck) in insts.iter().zip(&c) {
+        obj += i.fee * d.hours() as f64 * *ck;
+    }
+    // Per hour: per instrument its (ratio, x) terms, per SKU its x terms.
+    let mut cap_rows = Vec::new();
+    let mut sku_rows = Vec::new();
+    let mut xs = Vec::new();
     for s in 0..d.paths() {
         for t in 0..d.hours() {
             let u = d.hour(s, t);
-            let mut row = Vec::new();
-            for (j, r) in inst.ratio.iter().enumerate() {
-                if let Some(r) = r
-                    && u[j] > 0.0
-                {
-                    let x = vars.add(variable().min(0.0).max(u[j]));
-                    obj -= w * x;
-                    row.push((*r, x));
+            let mut caps: Vec<Vec<(f64, good_lp::Variable)>> = vec![Vec::new(); insts.len()];
+            for (j, uj) in u.iter().enumerate() {
+                let mut row = Vec::new();
+                for (k, inst) in insts.iter().enumerate() {
+                    if let Some(r) = inst.ratio[j]
+                        && *uj > 0.0
+                    {
+                        let x = vars.add(variable().min(0.0).max(*uj));
+                        obj -= w * x;
+                        caps[k].push((r, x));
+                        row.push(x);
+                        xs.push(x);
+                    }
+                }
+                if row.len() > 1 {
+                    sku_rows.push((row, *uj));
                 }
             }
-            hours.push(row);
+            cap_rows.push(caps);
         }
     }
     let mut model = vars.minimise(obj).using(microlp);
-    for row in &hours {
-        if row.is_empty() {
-            continue;
+    for caps in &cap_rows {
+        for (k, row) in caps.iter().enumerate() {
+            if row.is_empty() {
+                continue;
+            }
+            let mut e = Expression::from(0.0);
+            for (r, x) in row {
+                e += *r * *x;
+            }
+            model = model.with(e.leq(c[k]));
         }
+    }
+    for (row, uj) in &sku_rows {
         let mut e = Expression::from(0.0);
-        for (r, x) in row {
-            e += *r * *x;
+        for x in row {
+            e += *x;
         }
-        model = model.with(e.leq(c));
+        model = model.with(e.leq(*uj));
     }
     let sol = model.solve().expect("LP solves");
-    let cost = inst.fee * d.hours() as f64 * sol.value(c) + d.expected_total()
-        - hours
-            .iter()
-            .flatten()
-            .map(|(_, x)| sol.value(*x))
-            .sum::<f64>()
-            * w;
+    let cost = insts
+        .iter()
+        .zip(&c)
+        .map(|(i, ck)| i.fee * d.hours() as f64 * sol.value(*ck))
+        .sum::<f64>()
+        + d.expected_total()
+        - xs.iter().map(|x| sol.value(*x)).sum::<f64>() * w;
     (cost, t0.elapsed().as_secs_f64())
+}
+
+/// Grows the problem until the LP takes longer than `cap` seconds; at each size the LP and
+/// `ours` (median of 3), their ratio and gap. Returns the largest size the LP finished.
+fn ladder(
+    what: &str,
+    sizes: &[(usize, usize, usize)],
+    cap: f64,
+    pick: impl Fn(Vec<Instrument>) -> Vec<Instrument>,
+    ours: impl Fn(&SpendPaths, &[Instrument]) -> f64,
+) {
+    let mut last = None;
+    for &(h, k, p) in sizes {
+        let mut rng = Rng(7);
+        let d = spend(&mut rng, k, h, p);
+        let insts = pick(plan_types(&mut rng, k));
+        let (lp_cost, lp_s) = lp(&d, &insts);
+        let t = median(3, || {
+            black_box(ours(&d, &insts));
+        });
+        let cost = ours(&d, &insts);
+        let gap = (cost - lp_cost).abs() / lp_cost.abs().max(1.0);
+        println!(
+            "{what}: LP {h} h x {k} SKUs x {p} paths: LP {lp_s:.2} s, ours {t:.4} s ({:.0}x), relative gap {gap:.1e}",
+            lp_s / t
+        );
+        last = Some((format!("{h}x{k}x{p}"), lp_s, t, gap));
+        if lp_s > cap {
+            break;
+        }
+    }
+    if let Some((size, lp_s, t, gap)) = last {
+        println!(
+            "{what}: largest LP solved {size}: LP {lp_s:.1} s, ours {t:.4} s, {:.0}x faster, gap {gap:.1e}",
+            lp_s / t
+        );
+    }
 }
 
 fn main() {
@@ -159,6 +225,18 @@ fn main() {
         black_box(plan_in_order(&d, &types).unwrap());
     });
     println!("three plan types in the providers' order (sweeps + replay): median {m:.2} s");
+    let t0 = Instant::now();
+    let j = optimize_joint(&d, &types).unwrap();
+    let (_, in_order) = plan_in_order(&d, &types).unwrap();
+    println!(
+        "three plan types, exact joint optimum: {:.2} s ({} cutting planes, certified gap {:.1e}); optimum {:.2}, its commitments billed in the providers' order {:.2}, the order plan's bill {:.2}",
+        t0.elapsed().as_secs_f64(),
+        j.iterations,
+        j.gap(),
+        j.cost,
+        j.bill.cost,
+        in_order.cost
+    );
     // Coordinate descent on the bill: every step replays it, so it is timed on a tenth of
     // the hours.
     let small = spend(&mut rng, k, h / 10, p);
@@ -183,39 +261,36 @@ fn main() {
     if skip_lp {
         return;
     }
-    // LP baseline on growing sizes, one plan type (the compute plan's ratios).
-    let mut last: Option<(String, f64, f64, f64, f64)> = None;
-    for (h, k, p) in [
-        (24, 10, 2),
-        (168, 10, 2),
-        (168, 30, 4),
-        (720, 30, 4),
-        (720, 100, 4),
-        (2190, 100, 8),
-        (8760, 100, 8),
-    ] {
-        let mut rng = Rng(7);
-        let d = spend(&mut rng, k, h, p);
-        let inst = plan_types(&mut rng, k).swap_remove(1);
-        let (lp_cost, lp_s) = lp(&d, &inst);
-        let sw = median(3, || {
-            black_box(sweep(&d, &inst).unwrap());
-        });
-        let s = sweep(&d, &inst).unwrap();
-        let gap = (s.optimum.cost - lp_cost).abs() / lp_cost.abs().max(1.0);
-        println!(
-            "LP {h} h x {k} SKUs x {p} paths: LP {lp_s:.2} s, sweep {:.4} s ({:.0}x), relative gap {gap:.1e}",
-            sw,
-            lp_s / sw
-        );
-        last = Some((format!("{h}x{k}x{p}"), lp_s, sw, lp_s / sw, gap));
-        if lp_s > lp_cap {
-            break;
-        }
-    }
-    if let Some((size, lp_s, sw, ratio, gap)) = last {
-        println!(
-            "largest LP solved: {size}: LP {lp_s:.1} s, sweep {sw:.4} s, {ratio:.0}x faster, gap {gap:.1e}"
-        );
-    }
+    // LP baselines on growing sizes: one plan type (the compute plan) against the sweep,
+    // then the three plan types against the exact joint optimizer.
+    ladder(
+        "one plan type (sweep)",
+        &[
+            (24, 10, 2),
+            (168, 10, 2),
+            (168, 30, 4),
+            (720, 30, 4),
+            (720, 100, 4),
+            (2190, 100, 8),
+            (8760, 100, 8),
+        ],
+        lp_cap,
+        |mut t| vec![t.swap_remove(1)],
+        |d, i| sweep(d, &i[0]).unwrap().optimum.cost,
+    );
+    ladder(
+        "three plan types (joint)",
+        &[
+            (24, 10, 2),
+            (168, 10, 2),
+            (168, 30, 4),
+            (720, 30, 4),
+            (720, 100, 4),
+            (2190, 100, 8),
+            (8760, 100, 8),
+        ],
+        lp_cap,
+        |t| t,
+        |d, i| optimize_joint(d, i).unwrap().cost,
+    );
 }

@@ -58,8 +58,12 @@ fn load_inputs(
         .chain(std::iter::once(rates.to_path_buf()))
         .chain(inventory.map(std::path::Path::to_path_buf));
     refuse_inputs_as_outputs(named, outputs)?;
-    let card = RateCard::from_toml_str(&read(rates, "rate card")?, &rates.display().to_string())
-        .map_err(|e| UsageError(e.to_string()))?;
+    let card = RateCard::from_toml_in_dir(
+        &read(rates, "rate card")?,
+        &rates.display().to_string(),
+        rates.parent().unwrap_or(std::path::Path::new("")),
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
     let inventory = match inventory {
         Some(p) => {
             let inv = Inventory::from_toml_str(&read(p, "inventory")?, &p.display().to_string())

@@ -52,6 +52,10 @@
 //! 5.6 %, median 1.1 %; refined, mean 1.07 %, median 0, max 17 % — below the LP's own
 //! commitments billed in the providers' order (mean 1.28 %). Exact for one plan type and for
 //! instruments with disjoint SKUs; not proven optimal for overlapping ones.
+//!
+//! [`optimize_joint`] solves the joint problem (the allocation-free optimum, a lower bound on
+//! every bill) exactly, with a certified gap, and replays its commitments in the providers'
+//! order (see `joint.rs`).
 
 use rayon::slice::ParallelSliceMut;
 use serde::{Deserialize, Serialize};

@@ -1,15 +1,20 @@
-//! Bulk offers as CSV: `pool,offer_id,kind,term,payment,upfront,recurring_hourly,currency`.
+//! Bulk offers as CSV: `pool,offer_id,kind,term,payment,upfront,recurring_hourly,currency`;
+//! bulk per-SKU rates of spend-based offers (Savings Plans, spend CUDs) as CSV:
+//! `pool,offer_id,discount` (or `plan_rate,on_demand_rate` instead of `discount`) and one
+//! column per match dimension (`service`, `region`, `instance_type`, ...), one row per SKU and
+//! offer ([`RateCard::extend_rates_from_csv_str`]). [`RateCard::extend_from_csv`] tells the
+//! two apart by their header.
 //!
 //! The reader is a small RFC 4180 parser (quoted fields, `""` escapes, CRLF, a leading BOM),
 //! so the module needs no CSV dependency. Errors name the row (the header is row 1), the
 //! physical line and the column.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 
 use super::error::PricingError;
-use super::rate_card::{Offer, OfferFields, Origin, RateCard, check_offer};
+use super::rate_card::{MatchRule, Offer, OfferFields, Origin, RateCard, SkuRate, check_offer};
 use super::source::{MAX_AMOUNT, quote_list};
 use super::types::{OfferKind, Payment, Term};
 use crate::diagnostic::{Diagnostic, Place, did_you_mean};
@@ -351,6 +356,322 @@ impl RateCard {
     }
 }
 
+/// The fixed columns of a per-SKU rates CSV; every other column is a match dimension.
+pub const RATE_CSV_COLUMNS: [&str; 5] = [
+    "pool",
+    "offer_id",
+    "discount",
+    "plan_rate",
+    "on_demand_rate",
+];
+
+impl RateCard {
+    /// Adds CSV text of either kind: per-SKU rates when the header has a `discount` or
+    /// `plan_rate` column ([`RateCard::extend_rates_from_csv_str`]), offers otherwise
+    /// ([`RateCard::extend_from_csv_str`]).
+    pub fn extend_from_csv(&mut self, text: &str, source_name: &str) -> Result<(), PricingError> {
+        let ctx = CsvCtx { name: source_name };
+        let first = records(text, &ctx)?;
+        let is_rates = first.first().is_some_and(|h| {
+            h.fields.iter().any(|f| {
+                let f = f.trim().to_ascii_lowercase();
+                f == "discount" || f == "plan_rate"
+            })
+        });
+        if is_rates {
+            self.extend_rates_from_csv_str(text, source_name)
+        } else {
+            self.extend_from_csv_str(text, source_name)
+        }
+    }
+
+    /// Adds per-SKU rates of spend-based offers from CSV text: the bulk form of
+    /// `[[pool.rate]]`. Columns: `pool`, `offer_id`, either `discount` (a fraction, 0.28 =
+    /// 28 % off) or `plan_rate` and `on_demand_rate` (the discount is `1 − plan / on-demand`,
+    /// exact), and at least one match dimension column (any other header name, e.g.
+    /// `service`, `region`, `instance_type`; an empty cell does not constrain that
+    /// dimension). Rows with the same pool and dimension values form one rate, which must
+    /// give a discount for every spend-based offer of the pool, as in TOML. Rates are added
+    /// after the card's own (the first match wins, so TOML rates take precedence). The first
+    /// problem is returned with its row, line and column; on error the card is unchanged.
+    pub fn extend_rates_from_csv_str(
+        &mut self,
+        text: &str,
+        source_name: &str,
+    ) -> Result<(), PricingError> {
+        let ctx = CsvCtx { name: source_name };
+        let recs = records(text, &ctx)?;
+        let Some(header) = recs.first() else {
+            return Err(ctx.err(
+                (1, 1, 1),
+                "(header)",
+                "the file is empty".into(),
+                "a header line such as pool,offer_id,discount,service",
+                "add the header and one line per SKU and offer".into(),
+            ));
+        };
+        // Fixed columns by name; the rest are dimensions.
+        let mut pos = [usize::MAX; 5];
+        let mut dims: Vec<(usize, String)> = Vec::new();
+        for (i, raw) in header.fields.iter().enumerate() {
+            let name = raw.trim().to_ascii_lowercase();
+            if name.is_empty() {
+                return Err(ctx.err(
+                    (1, header.line, i + 1),
+                    "(header)",
+                    "has an empty column name".into(),
+                    "a name per column",
+                    "name the column or remove it".into(),
+                ));
+            }
+            let slot = RATE_CSV_COLUMNS.iter().position(|c| *c == name);
+            let seen = match slot {
+                Some(k) => pos[k] != usize::MAX,
+                None => dims.iter().any(|(_, d)| *d == name),
+            };
+            if seen {
+                return Err(ctx.err(
+                    (1, header.line, i + 1),
+                    raw.trim(),
+                    "appears twice".into(),
+                    "each column once",
+                    "remove the duplicate column".into(),
+                ));
+            }
+            match slot {
+                Some(k) => pos[k] = i,
+                None => dims.push((i, raw.trim().to_string())),
+            }
+        }
+        let has = |k: usize| pos[k] != usize::MAX;
+        let missing = |k: usize, fix: &str| {
+            ctx.err(
+                (1, header.line, header.fields.len() + 1),
+                RATE_CSV_COLUMNS[k],
+                "column is missing from the header".into(),
+                "pool, offer_id, discount (or plan_rate and on_demand_rate) and match dimensions",
+                fix.into(),
+            )
+        };
+        for k in [0, 1] {
+            if !has(k) {
+                return Err(missing(
+                    k,
+                    &format!("add a `{}` column", RATE_CSV_COLUMNS[k]),
+                ));
+            }
+        }
+        let by_rate = has(3) || has(4);
+        if has(2) && by_rate {
+            return Err(ctx.err(
+                (1, header.line, pos[2] + 1),
+                "discount",
+                "is given together with plan_rate / on_demand_rate".into(),
+                "either a discount column, or plan_rate and on_demand_rate",
+                "keep one way of stating the rate".into(),
+            ));
+        }
+        if by_rate {
+            for k in [3, 4] {
+                if !has(k) {
+                    return Err(missing(
+                        k,
+                        "add both plan_rate and on_demand_rate, or a discount column",
+                    ));
+                }
+            }
+        } else if !has(2) {
+            return Err(missing(2, "add a `discount` column (0.28 = 28 % off)"));
+        }
+        if dims.is_empty() {
+            return Err(ctx.err(
+                (1, header.line, header.fields.len() + 1),
+                "(match)",
+                "names no match dimension, so every rate would match every series".into(),
+                "one column per dimension that identifies a SKU, e.g. service, region, instance_type",
+                "add the dimension columns the pool's series have".into(),
+            ));
+        }
+        // (pool index, dimension values) -> (first row, first line, offer -> discount).
+        type Key = (usize, Vec<(String, String)>);
+        type Group = (Key, usize, usize, BTreeMap<String, (Decimal, usize)>);
+        let mut groups: Vec<Group> = Vec::new();
+        for (r, rec) in recs.iter().enumerate().skip(1) {
+            if is_blank(rec) {
+                continue;
+            }
+            let row = r + 1;
+            if rec.fields.len() != header.fields.len() {
+                return Err(ctx.err(
+                    (row, rec.line, rec.fields.len().min(header.fields.len()) + 1),
+                    "(row)",
+                    format!(
+                        "has {} fields but the header has {}",
+                        rec.fields.len(),
+                        header.fields.len()
+                    ),
+                    "one field per header column",
+                    "check for missing or extra commas; quote fields that contain commas".into(),
+                ));
+            }
+            let cell = |i: usize| rec.fields[i].trim();
+            let err = |i: usize, name: &str, problem: String, expected: &str, fix: String| {
+                ctx.err((row, rec.line, i + 1), name, problem, expected, fix)
+            };
+            let Some(pool_index) = self.pool_index(cell(pos[0])) else {
+                let p = self.unknown_pool_problem(cell(pos[0]), "pool");
+                return Err(err(pos[0], "pool", p.problem, p.expected, p.fix));
+            };
+            let pool = &self.pools()[pool_index];
+            let spend = pool.spend_offer_ids();
+            let offer = cell(pos[1]);
+            if !spend.contains(&offer) {
+                let fix = if spend.is_empty() {
+                    "per-SKU rates belong to pools with savings_plan_*, gcp_spend_cud or azure_savings_plan offers".into()
+                } else {
+                    match did_you_mean(offer, spend.iter().copied()) {
+                        Some(s) => format!("did you mean \"{s}\"?"),
+                        None => format!("use one of {}", quote_list(&spend)),
+                    }
+                };
+                return Err(err(
+                    pos[1],
+                    "offer_id",
+                    format!(
+                        "\"{offer}\" is not a spend-based offer of pool \"{}\"",
+                        pool.id()
+                    ),
+                    "the id of one of the pool's Savings Plan / spend CUD offers",
+                    fix,
+                ));
+            }
+            let number = |i: usize, name: &str| -> Result<Decimal, PricingError> {
+                parse_decimal(cell(i)).map_err(|_| {
+                    err(
+                        i,
+                        name,
+                        format!("{:?} is not a decimal number", cell(i)),
+                        "a decimal such as 0.28 (no currency symbol, percent sign or thousands separator)",
+                        "write the number with digits and a decimal point only".into(),
+                    )
+                })
+            };
+            let discount = if by_rate {
+                let plan = number(pos[3], "plan_rate")?;
+                let od = number(pos[4], "on_demand_rate")?;
+                if od <= Decimal::ZERO {
+                    return Err(err(
+                        pos[4],
+                        "on_demand_rate",
+                        format!("is {od}"),
+                        "an on-demand price > 0",
+                        "write the SKU's on-demand price per unit".into(),
+                    ));
+                }
+                if plan < Decimal::ZERO || plan > od {
+                    return Err(err(
+                        pos[3],
+                        "plan_rate",
+                        format!("{plan} is not between 0 and the on-demand rate {od}"),
+                        "a plan rate ≤ the on-demand rate (a discount)",
+                        "check that both rates are per the same unit".into(),
+                    ));
+                }
+                Decimal::ONE - plan / od
+            } else {
+                number(pos[2], "discount")?
+            };
+            if discount < Decimal::ZERO || discount >= Decimal::ONE {
+                let i = if by_rate { pos[3] } else { pos[2] };
+                return Err(err(
+                    i,
+                    if by_rate { "plan_rate" } else { "discount" },
+                    format!("gives a discount of {discount}, not between 0 and 1"),
+                    "a fraction of the on-demand price, 0 ≤ discount < 1 (0.28 = 28 % off)",
+                    "write the discount as a fraction, e.g. 0.28 for 28 %".into(),
+                ));
+            }
+            let values: Vec<(String, String)> = dims
+                .iter()
+                .filter(|(i, _)| !cell(*i).is_empty())
+                .map(|(i, d)| (d.clone(), cell(*i).to_string()))
+                .collect();
+            if values.is_empty() {
+                return Err(err(
+                    dims[0].0,
+                    &dims[0].1,
+                    "every match dimension is empty, so the rate would match every series".into(),
+                    "at least one dimension value per row",
+                    "fill in the dimension values of the SKU".into(),
+                ));
+            }
+            let key = (pool_index, values);
+            let g = match groups.iter().position(|g| g.0 == key) {
+                Some(g) => g,
+                None => {
+                    groups.push((key, row, rec.line, BTreeMap::new()));
+                    groups.len() - 1
+                }
+            };
+            if let Some((_, first)) = groups[g].3.get(offer) {
+                return Err(err(
+                    pos[1],
+                    "offer_id",
+                    format!(
+                        "gives \"{offer}\" a second rate for the same SKU (first on row {first})"
+                    ),
+                    "one rate per SKU and offer",
+                    "remove one of the rows".into(),
+                ));
+            }
+            groups[g].3.insert(offer.to_string(), (discount, row));
+        }
+        // Every rate prices every spend-based offer of its pool.
+        let mut out = Vec::with_capacity(groups.len());
+        for ((pool_index, values), row, line, discounts) in groups {
+            let pool = &self.pools()[pool_index];
+            let absent: Vec<&str> = pool
+                .spend_offer_ids()
+                .into_iter()
+                .filter(|o| !discounts.contains_key(*o))
+                .collect();
+            if !absent.is_empty() {
+                return Err(ctx.err(
+                    (row, line, pos[1] + 1),
+                    "offer_id",
+                    format!(
+                        "the SKU {} of pool \"{}\" has no rate for {}",
+                        values
+                            .iter()
+                            .map(|(d, v)| format!("{d}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        pool.id(),
+                        quote_list(&absent)
+                    ),
+                    "a row per spend-based offer of the pool for each SKU (rates differ per term and payment option)",
+                    format!("add rows for {}", quote_list(&absent)),
+                ));
+            }
+            let mut rules: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (d, v) in values {
+                rules.insert(d, vec![v]);
+            }
+            let discounts = discounts.into_iter().map(|(o, (d, _))| (o, d)).collect();
+            out.push((
+                pool_index,
+                SkuRate::new(MatchRule::new(rules), discounts, line),
+            ));
+        }
+        for (i, rate) in out {
+            self.pools_mut()[i].push_rate(rate);
+        }
+        let w = self.compute_warnings();
+        self.set_warnings(w);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +788,149 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("column 8 `pool`: appears twice"), "{e}");
+    }
+
+    const SP_POOL: &str = "[[pool]]\nid = \"sp\"\nmatch = { service = [\"EC2\", \"Lambda\"] }\n\
+                           unit = \"USD/hour\"\non_demand_rate = \"1\"\ncurrency = \"USD\"\n\
+                           offer = [\n\
+                           { id = \"sp-1y\", kind = \"savings_plan_compute\", term = \"1y\", payment = \"no_upfront\", recurring_hourly = \"0.74\" },\n\
+                           { id = \"sp-3y\", kind = \"savings_plan_compute\", term = \"3y\", payment = \"no_upfront\", recurring_hourly = \"0.54\" },\n]\n\
+                           [[pool.rate]]\nmatch = { service = \"Lambda\", region = \"eu\" }\n\
+                           discount = { \"sp-1y\" = \"0.10\", \"sp-3y\" = \"0.15\" }\n";
+
+    fn sp_card() -> RateCard {
+        RateCard::from_toml_str(SP_POOL, "rates.toml").unwrap()
+    }
+
+    fn key(pairs: &[(&str, &str)]) -> crate::series::SeriesKey {
+        crate::series::SeriesKey(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn reads_per_sku_rates_by_discount_or_by_plan_and_on_demand_rate() {
+        let mut c = sp_card();
+        c.extend_from_csv(
+            "pool,offer_id,discount,service,region\n\
+             sp,sp-1y,0.12,Lambda,\n\
+             sp,sp-3y,0.17,Lambda,\n\
+             sp,sp-1y,0.30,EC2,us-east-1\n\
+             sp,sp-3y,0.50,EC2,us-east-1\n",
+            "rates.csv",
+        )
+        .unwrap();
+        let pool = &c.pools()[0];
+        assert_eq!(pool.sku_rates().len(), 3);
+        let (y1, y3) = (&pool.offers()[0], &pool.offers()[1]);
+        let lambda = key(&[("region", "us-west-2"), ("service", "Lambda")]);
+        assert_eq!(
+            pool.discount_on(y1, &lambda),
+            Decimal::from_str("0.12").unwrap()
+        );
+        // The card's own rate matches first.
+        let lambda_eu = key(&[("region", "eu"), ("service", "Lambda")]);
+        assert_eq!(
+            pool.discount_on(y3, &lambda_eu),
+            Decimal::from_str("0.15").unwrap()
+        );
+        let ec2 = key(&[("region", "us-east-1"), ("service", "EC2")]);
+        assert_eq!(
+            pool.discount_on(y3, &ec2),
+            Decimal::from_str("0.50").unwrap()
+        );
+        // Elsewhere the offer's own discount.
+        let other = key(&[("region", "eu"), ("service", "EC2")]);
+        assert_eq!(
+            pool.discount_on(y1, &other),
+            Decimal::from_str("0.26").unwrap()
+        );
+
+        // Plan and on-demand rate: the discount is exact (1 − 0.0624 / 0.096 = 0.35).
+        let mut c = sp_card();
+        c.extend_from_csv(
+            "instance_type,pool,offer_id,plan_rate,on_demand_rate\n\
+             m5.large,sp,sp-1y,0.0624,0.096\n\
+             m5.large,sp,sp-3y,0.0432,0.096\n",
+            "rates.csv",
+        )
+        .unwrap();
+        let pool = &c.pools()[0];
+        let m5 = key(&[("instance_type", "m5.large"), ("service", "EC2")]);
+        assert_eq!(
+            pool.discount_on(&pool.offers()[0], &m5),
+            Decimal::from_str("0.35").unwrap()
+        );
+        assert_eq!(
+            pool.discount_on(&pool.offers()[1], &m5),
+            Decimal::from_str("0.55").unwrap()
+        );
+    }
+
+    fn rate_err(body: &str) -> String {
+        let mut c = sp_card();
+        let before = c.clone();
+        let e = c
+            .extend_rates_from_csv_str(body, "rates.csv")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(c, before, "the card is unchanged on error");
+        e
+    }
+
+    #[test]
+    fn bad_rate_rows_name_row_line_column_and_fix() {
+        let e = rate_err("pool,offer_id,discount,service\nsp,sp-1y,0.12,Lambda\n");
+        assert!(
+            e.starts_with("rates.csv: row 2 (line 2), column 2 `offer_id`")
+                && e.contains("has no rate for `sp-3y`"),
+            "{e}"
+        );
+        let e = rate_err("pool,offer_id,discount,service\nsp,sp-1yr,0.12,Lambda\n");
+        assert!(e.contains("did you mean \"sp-1y\""), "{e}");
+        let e = rate_err("pool,offer_id,discount,service\nsp,sp-1y,1.2,Lambda\n");
+        assert!(
+            e.contains("column 3 `discount`") && e.contains("not between 0 and 1"),
+            "{e}"
+        );
+        let e = rate_err("pool,offer_id,discount,service\nsq,sp-1y,0.1,Lambda\n");
+        assert!(e.contains("column 1 `pool`"), "{e}");
+        let e = rate_err("pool,offer_id,discount\nsp,sp-1y,0.1\n");
+        assert!(e.contains("names no match dimension"), "{e}");
+        let e = rate_err("pool,offer_id,discount,service\nsp,sp-1y,0.1,\n");
+        assert!(e.contains("every match dimension is empty"), "{e}");
+        let e =
+            rate_err("pool,offer_id,discount,service\nsp,sp-1y,0.1,Lambda\nsp,sp-1y,0.2,Lambda\n");
+        assert!(e.contains("row 3") && e.contains("first on row 2"), "{e}");
+        let e = rate_err("pool,offer_id,plan_rate,service\nsp,sp-1y,0.1,Lambda\n");
+        assert!(
+            e.contains("`on_demand_rate`") && e.contains("missing"),
+            "{e}"
+        );
+        let e =
+            rate_err("pool,offer_id,plan_rate,on_demand_rate,service\nsp,sp-1y,0.2,0.1,Lambda\n");
+        assert!(
+            e.contains("`plan_rate`") && e.contains("not between 0"),
+            "{e}"
+        );
+        let e = rate_err("pool,offer_id,discount,plan_rate,service\n");
+        assert!(e.contains("together with plan_rate"), "{e}");
+        // A pool without spend-based offers has no per-SKU rates.
+        let mut c = RateCard::from_toml_str(
+            &format!("{POOLS}offer = [{{ id = \"ri\", kind = \"ri_standard\", term = \"1y\", payment = \"no_upfront\", recurring_hourly = \"0.1\" }}]\n"),
+            "rates.toml",
+        )
+        .unwrap();
+        let e = c
+            .extend_rates_from_csv_str("pool,offer_id,discount,region\nec2,ri,0.1,r\n", "r.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not a spend-based offer") && e.contains("savings_plan_"),
+            "{e}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 use toml::{Spanned, Value};
 
@@ -85,6 +86,10 @@ pub struct Pool {
     /// normalized unit-hour, each series counts its hours × its size's normalization factor.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     size_flexible: bool,
+    /// Normalization factors that replace or extend AWS's table in a size-flexible pool:
+    /// an instance type (`m5.metal`) or a size (`metal`) → factor.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    normalization: BTreeMap<String, Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     on_demand_rate: Decimal,
     currency: Currency,
@@ -109,6 +114,17 @@ pub struct SkuRate {
 }
 
 impl SkuRate {
+    pub(crate) fn new(
+        match_rule: MatchRule,
+        discounts: BTreeMap<String, Decimal>,
+        line: usize,
+    ) -> SkuRate {
+        SkuRate {
+            match_rule,
+            discounts,
+            line,
+        }
+    }
     /// Which SKUs (series) the rate applies to.
     pub fn match_rule(&self) -> &MatchRule {
         &self.match_rule
@@ -180,6 +196,17 @@ impl Pool {
     pub(crate) fn push_offer(&mut self, offer: Offer) {
         self.offers.push(offer);
     }
+    pub(crate) fn push_rate(&mut self, rate: SkuRate) {
+        self.rates.push(rate);
+    }
+    /// Ids of the pool's spend-based offers (those a per-SKU rate prices), in file order.
+    pub(crate) fn spend_offer_ids(&self) -> Vec<&str> {
+        self.offers
+            .iter()
+            .filter(|o| o.kind().is_spend_based())
+            .map(|o| o.id())
+            .collect()
+    }
     /// Whether the pool is planned in money: every offer is spend-based (Savings Plans,
     /// spend CUDs, Azure savings plans) and the pool has at least one.
     pub fn is_spend_pool(&self) -> bool {
@@ -229,8 +256,21 @@ impl Pool {
         if !self.size_flexible {
             return Some(1.0);
         }
-        let t = key.0.iter().find(|(k, _)| k == "instance_type")?;
-        normalization_factor(&t.1)
+        let t = &key.0.iter().find(|(k, _)| k == "instance_type")?.1;
+        let size = t.rsplit('.').next().unwrap_or(t);
+        match self
+            .normalization
+            .get(t.as_str())
+            .or_else(|| self.normalization.get(size))
+        {
+            Some(f) => f.to_f64(),
+            None => normalization_factor(t),
+        }
+    }
+    /// The pool's own normalization factors (instance type or size → factor), which take
+    /// precedence over AWS's table.
+    pub fn normalization(&self) -> &BTreeMap<String, Decimal> {
+        &self.normalization
     }
     /// Usage of the series with this key in pool units: [`Pool::to_pool_units`] times the
     /// size's normalization factor in a size-flexible pool.
@@ -354,6 +394,8 @@ pub struct RateCard {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCard {
+    /// Bulk CSV files (offers or per-SKU rates), relative to the card's directory.
+    csv: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pool: Vec<Spanned<RawPool>>,
     #[serde(default)]
@@ -371,6 +413,7 @@ struct RawPool {
     series_unit: Option<Spanned<Value>>,
     usage_per_unit: Option<Spanned<Value>>,
     size_flexible: Option<Spanned<bool>>,
+    normalization: Option<Spanned<BTreeMap<String, Spanned<Value>>>>,
     on_demand_rate: Spanned<Value>,
     currency: Spanned<Value>,
     #[serde(default)]
@@ -535,8 +578,74 @@ impl RateCard {
     /// option. Offers that are not cheaper than on-demand, and pools without offers, are
     /// [`RateCard::warnings`], not errors.
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<RateCard, PricingError> {
+        let (card, csv) = RateCard::parse_toml(text, source_name)?;
+        if let Some((_, span)) = csv {
+            let src = Src::new(source_name, text);
+            return Err(src.invalid(
+                span,
+                Problem {
+                    field: "csv",
+                    problem: "names CSV files, which are read relative to the card's file".into(),
+                    expected: "a rate card read with its directory (RateCard::from_toml_in_dir)",
+                    fix: "load the card with RateCard::from_toml_in_dir".into(),
+                },
+            ));
+        }
+        Ok(card)
+    }
+
+    /// The rate card in `text` (named `display` in messages) and the bulk CSV files its
+    /// top-level `csv = ["offers.csv", "savings-plan-rates.csv"]` lists, read relative to
+    /// `base_dir` (the card's directory): offers or per-SKU rates, told apart by their
+    /// header ([`RateCard::extend_from_csv`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`RateCard::from_toml_str`] and [`RateCard::extend_from_csv`]; a CSV file that
+    /// cannot be read is an error at the `csv` line.
+    pub fn from_toml_in_dir(
+        text: &str,
+        display: &str,
+        base_dir: &std::path::Path,
+    ) -> Result<RateCard, PricingError> {
+        let (mut card, csv) = RateCard::parse_toml(text, display)?;
+        let Some((files, span)) = csv else {
+            return Ok(card);
+        };
+        let src = Src::new(display, text);
+        let shown = std::path::Path::new(display)
+            .parent()
+            .unwrap_or(std::path::Path::new(""));
+        for f in files {
+            let text = std::fs::read_to_string(base_dir.join(&f)).map_err(|e| {
+                src.invalid(
+                    span.clone(),
+                    Problem {
+                        field: "csv",
+                        problem: format!("names {f:?}, which cannot be read: {e}"),
+                        expected: "CSV files relative to the rate card's directory",
+                        fix: "check the file name and that it sits next to the rate card".into(),
+                    },
+                )
+            })?;
+            card.extend_from_csv(&text, &shown.join(&f).display().to_string())?;
+        }
+        Ok(card)
+    }
+
+    /// The card and its `csv` list (with its span) when it has one.
+    #[allow(clippy::type_complexity)]
+    fn parse_toml(
+        text: &str,
+        source_name: &str,
+    ) -> Result<(RateCard, Option<(Vec<String>, std::ops::Range<usize>)>), PricingError> {
         let src = Src::new(source_name, text);
         let raw: RawCard = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+        let csv = raw.csv.and_then(|c| {
+            let span = c.span();
+            let files = c.into_inner();
+            (!files.is_empty()).then_some((files, span))
+        });
         let mut card = RateCard::default();
         let mut offer_ids: BTreeMap<String, usize> = BTreeMap::new();
         // Pools first, so top-level [[offer]] tables may refer to any pool.
@@ -577,7 +686,7 @@ impl RateCard {
             card.pools[index].rates.push(rate);
         }
         card.warnings = card.compute_warnings();
-        Ok(card)
+        Ok((card, csv))
     }
 
     fn add_toml_offer(
@@ -850,7 +959,37 @@ fn parse_pool(src: &Src<'_>, rp: &RawPool, start: usize) -> Result<Pool, Pricing
         .transpose()?
         .unwrap_or(Decimal::ONE);
     let size_flexible = rp.size_flexible.as_ref().is_some_and(|b| *b.get_ref());
+    let mut normalization = BTreeMap::new();
+    if let Some(table) = &rp.normalization {
+        if !size_flexible {
+            return Err(src.invalid(
+                table.span(),
+                Problem {
+                    field: &field("normalization"),
+                    problem: "is given in a pool that is not size-flexible".into(),
+                    expected: "normalization factors only with size_flexible = true",
+                    fix: "add size_flexible = true to the pool or remove the table".into(),
+                },
+            ));
+        }
+        for (size, v) in table.get_ref() {
+            let f = field(&format!("normalization.{size}"));
+            if size.is_empty() {
+                return Err(src.invalid(
+                    v.span(),
+                    Problem {
+                        field: &f,
+                        problem: "names an empty size".into(),
+                        expected: "an instance type (\"m5.metal\") or a size (\"metal\")",
+                        fix: "write the size as it appears in the usage's instance_type".into(),
+                    },
+                ));
+            }
+            normalization.insert(size.clone(), src.amount(v, &f, true)?);
+        }
+    }
     Ok(Pool {
+        normalization,
         unit: src.string(&rp.unit, &field("unit"))?,
         series_unit,
         usage_per_unit,
@@ -1400,6 +1539,94 @@ recurring_hourly = "1.2"
         assert_eq!(
             plain.pools()[0].to_pool_units_of(&key("m5.2xlarge"), 1.0),
             1.0
+        );
+        // The card's own factors: a size (metal, which AWS's table leaves out) and an
+        // instance type (overriding the table's 16 for m5.2xlarge), exact type first.
+        let own = text.to_string()
+            + "normalization = { metal = \"192\", \"m5.2xlarge\" = \"15.5\", \"2xlarge\" = \"3\" }\n";
+        let card = RateCard::from_toml_str(&own, "r.toml").unwrap();
+        let pool = &card.pools()[0];
+        assert_eq!(pool.to_pool_units_of(&key("m5.metal"), 1.0), 192.0);
+        assert!(pool.covers_series(&key("m5.metal"), "Hours"));
+        assert_eq!(pool.to_pool_units_of(&key("m5.2xlarge"), 2.0), 31.0);
+        assert_eq!(pool.to_pool_units_of(&key("m5.large"), 1.0), 4.0);
+        // Errors: a factor that is not positive, a table outside a size-flexible pool.
+        let e = RateCard::from_toml_str(
+            &(text.to_string() + "normalization = { metal = \"0\" }\n"),
+            "r.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("pool[m5].normalization.metal") && e.contains("zero"),
+            "{e}"
+        );
+        let e = RateCard::from_toml_str(
+            &(text.replace("size_flexible = true\n", "") + "normalization = { metal = \"192\" }\n"),
+            "r.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("not size-flexible") && e.contains("size_flexible = true"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn csv_files_listed_by_the_card_are_read_from_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("offers.csv"),
+            "pool,offer_id,kind,term,payment,upfront,recurring_hourly,currency\n\
+             sp,sp-3y,savings_plan_compute,3y,no_upfront,,0.54,USD\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sp-rates.csv"),
+            "pool,offer_id,discount,service\nsp,sp-1y,0.12,Lambda\nsp,sp-3y,0.17,Lambda\n",
+        )
+        .unwrap();
+        let text = "csv = [\"offers.csv\", \"sp-rates.csv\"]\n[[pool]]\nid = \"sp\"\n\
+                    match = { service = [\"EC2\", \"Lambda\"] }\nunit = \"USD/hour\"\n\
+                    on_demand_rate = \"1\"\ncurrency = \"USD\"\noffer = [{ id = \"sp-1y\", \
+                    kind = \"savings_plan_compute\", term = \"1y\", payment = \"no_upfront\", \
+                    recurring_hourly = \"0.74\" }]\n";
+        let card = RateCard::from_toml_in_dir(text, "cards/rates.toml", dir.path()).unwrap();
+        let pool = &card.pools()[0];
+        assert_eq!(pool.offers().len(), 2);
+        let lambda = SeriesKey(vec![("service".into(), "Lambda".into())]);
+        let ec2 = SeriesKey(vec![("service".into(), "EC2".into())]);
+        assert_eq!(pool.discount_on(&pool.offers()[1], &lambda), d("0.17"));
+        assert_eq!(pool.discount_on(&pool.offers()[1], &ec2), d("0.46"));
+        // Without a directory the list is refused, and a missing file names the csv line.
+        let e = RateCard::from_toml_str(text, "rates.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("csv") && e.contains("from_toml_in_dir"), "{e}");
+        let e = RateCard::from_toml_in_dir(
+            &text.replace("sp-rates.csv", "nope.csv"),
+            "rates.toml",
+            dir.path(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("rates.toml: line 1") && e.contains("nope.csv"),
+            "{e}"
+        );
+        // An error inside a CSV names that file, row and column.
+        std::fs::write(
+            dir.path().join("sp-rates.csv"),
+            "pool,offer_id,discount,service\nsp,sp-1y,0.12,Lambda\nsp,sp-3y,28%,Lambda\n",
+        )
+        .unwrap();
+        let e = RateCard::from_toml_in_dir(text, "cards/rates.toml", dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("cards/sp-rates.csv: row 3 (line 3), column 3 `discount`"),
+            "{e}"
         );
     }
 }

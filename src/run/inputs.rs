@@ -66,9 +66,10 @@ pub(crate) fn read_inputs(plan: &ScenarioFile, base_dir: &Path) -> Result<Inputs
     let display = plan.clone();
     let plan = plan.clone().resolve_paths(base_dir);
     let file = plan.source_name.clone();
-    let card = RateCard::from_toml_str(
+    let card = RateCard::from_toml_in_dir(
         &read_text(&plan.rates)?,
         &display.rates.display().to_string(),
+        plan.rates.parent().unwrap_or(Path::new("")),
     )?;
     let inventory = match &plan.inventory {
         Some(p) => {

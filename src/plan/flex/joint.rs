@@ -203,8 +203,10 @@ impl Tableau {
     }
 }
 
-/// One hour's allocation LP at capacities `c`: its value and the capacity duals (added to
+/// One hour's allocation LP at capacities `c` as one dense simplex (the reference the
+/// working-set solver is tested against): its value and the capacity duals (added to
 /// `lambda`, weighted by `w`).
+#[cfg(test)]
 fn hour_lp(u: &[f64], insts: &[Instrument], c: &[f64], w: f64, lambda: &mut [f64]) -> f64 {
     // Variables: eligible (k, j) with u_j > 0. Rows: K capacities, then one per SKU used.
     let mut vars: Vec<(usize, usize, f64)> = Vec::new();
@@ -270,21 +272,256 @@ fn hour_lp(u: &[f64], insts: &[Instrument], c: &[f64], w: f64, lambda: &mut [f64
     tab.value()
 }
 
-/// `X(C) = Σ w_s X_{s,t}(C)` and its supergradient.
+/// Where a SKU stands under trial capacity prices `λ` in [`HourSolver`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Class {
+    /// Not eligible or no demand this hour.
+    Idle,
+    /// Priced above its on-demand rate by every instrument: left on demand.
+    Out,
+    /// Covered in full by its one cheapest instrument.
+    Forced(usize),
+    /// At a tie (between instruments, or between covering and not): in the small LP.
+    Working,
+}
+
+/// Price tolerance of the classification and the optimality checks (prices are O(1):
+/// `r_kj λ_k` against on-demand 1).
+const PRICE_TOL: f64 = 1e-9;
+
+/// One hour's allocation LP solved exactly by working-set "sifting" on its dual.
+///
+/// Trial prices `λ` (the previous hour's duals: demand moves little from hour to hour)
+/// classify every SKU: priced out, covered in full by its unique cheapest instrument, or
+/// tied. Only the tied SKUs go into a small LP (the dense simplex) on the capacity the
+/// covered ones leave. Its capacity duals `λ'` are then checked against every SKU outside
+/// it (covered SKUs must still be cheapest and ≤ 1 at `λ'`, priced-out ones ≥ 1): if all
+/// pass, the combined allocation and `λ'` satisfy complementary slackness for the whole
+/// hour, so both are optimal; violators join the working set and the small LP is solved
+/// again. The working set only grows, so this ends, at worst with the whole hour's LP.
+struct HourSolver<'a> {
+    insts: &'a [Instrument],
+    /// Per SKU, its eligible instruments and ratios.
+    elig: Vec<Vec<(usize, f64)>>,
+    /// Per instrument, its eligible SKUs in the providers' order (highest discount first).
+    order: Vec<Vec<(usize, f64)>>,
+    /// Trial prices (warm start).
+    lambda: Vec<f64>,
+    class: Vec<Class>,
+    price: Vec<f64>,
+}
+
+impl<'a> HourSolver<'a> {
+    fn new(insts: &'a [Instrument], skus: usize) -> HourSolver<'a> {
+        let mut elig = vec![Vec::new(); skus];
+        for (k, i) in insts.iter().enumerate() {
+            for (j, r) in i.ratio.iter().enumerate() {
+                if let Some(r) = r {
+                    elig[j].push((k, *r));
+                }
+            }
+        }
+        let mut ranked: Vec<usize> = (0..insts.len()).collect();
+        ranked.sort_by_key(|&k| insts[k].rank);
+        let order = ranked.iter().map(|&k| insts[k].order()).collect();
+        HourSolver {
+            insts,
+            elig,
+            order,
+            lambda: vec![0.0; insts.len()],
+            class: vec![Class::Idle; skus],
+            price: vec![0.0; skus],
+        }
+    }
+
+    /// The hour's optimal coverage at capacities `c`; its capacity duals are added to `g`
+    /// weighted by `w`.
+    fn solve(&mut self, u: &[f64], c: &[f64], w: f64, g: &mut [f64]) -> f64 {
+        // Everything eligible covered in the providers' order: optimal, with zero prices.
+        let eligible: f64 = u
+            .iter()
+            .zip(&self.elig)
+            .filter(|(_, e)| !e.is_empty())
+            .map(|(u, _)| *u)
+            .sum();
+        if eligible <= 0.0 {
+            return 0.0;
+        }
+        if self.order_covers_all(u, c) {
+            return eligible;
+        }
+        // Classify under the trial prices.
+        for (j, &uj) in u.iter().enumerate() {
+            self.class[j] = if uj <= 0.0 || self.elig[j].is_empty() {
+                Class::Idle
+            } else {
+                let (p, k, second) = self.cheapest(j, &self.lambda);
+                self.price[j] = p;
+                if p > 1.0 + PRICE_TOL {
+                    Class::Out
+                } else if p < 1.0 - PRICE_TOL && second > p + PRICE_TOL {
+                    Class::Forced(k)
+                } else {
+                    Class::Working
+                }
+            };
+        }
+        loop {
+            // Capacity left by the forced SKUs; where it is overdrawn, the forced SKUs of
+            // that instrument nearest the margin (highest price) join the working set.
+            let mut left = c.to_vec();
+            for (j, cl) in self.class.iter().enumerate() {
+                if let Class::Forced(k) = *cl {
+                    left[k] -= self.ratio(j, k) * u[j];
+                }
+            }
+            for (k, lk) in left.iter_mut().enumerate() {
+                if *lk >= 0.0 {
+                    continue;
+                }
+                let mut mine: Vec<usize> = (0..u.len())
+                    .filter(|&j| self.class[j] == Class::Forced(k))
+                    .collect();
+                mine.sort_by(|&a, &b| self.price[b].total_cmp(&self.price[a]).then(a.cmp(&b)));
+                for j in mine {
+                    if *lk >= 0.0 {
+                        break;
+                    }
+                    *lk += self.ratio(j, k) * u[j];
+                    self.class[j] = Class::Working;
+                }
+            }
+            let (xw, lam) = self.working_lp(u, &left);
+            // Check every SKU outside the working set at the new prices.
+            let mut violated = false;
+            for j in 0..u.len() {
+                match self.class[j] {
+                    Class::Idle | Class::Working => {}
+                    Class::Out => {
+                        let (p, _, _) = self.cheapest(j, &lam);
+                        if p < 1.0 - PRICE_TOL {
+                            self.class[j] = Class::Working;
+                            violated = true;
+                        }
+                    }
+                    Class::Forced(k) => {
+                        let mine = self.ratio(j, k) * lam[k];
+                        let (p, _, _) = self.cheapest(j, &lam);
+                        if mine > 1.0 + PRICE_TOL || mine > p + PRICE_TOL {
+                            self.class[j] = Class::Working;
+                            violated = true;
+                        }
+                    }
+                }
+            }
+            if !violated {
+                let forced: f64 = u
+                    .iter()
+                    .zip(&self.class)
+                    .filter(|(_, c)| matches!(c, Class::Forced(_)))
+                    .map(|(u, _)| *u)
+                    .sum();
+                for (gk, l) in g.iter_mut().zip(&lam) {
+                    *gk += w * l;
+                }
+                self.lambda = lam;
+                return forced + xw;
+            }
+        }
+    }
+
+    fn ratio(&self, j: usize, k: usize) -> f64 {
+        self.elig[j].iter().find(|e| e.0 == k).map_or(1.0, |e| e.1)
+    }
+
+    /// The cheapest price of SKU `j` at prices `lam`, its instrument (lowest index on
+    /// ties) and the second-cheapest price (infinite with one instrument).
+    fn cheapest(&self, j: usize, lam: &[f64]) -> (f64, usize, f64) {
+        let (mut p, mut k, mut second) = (f64::INFINITY, usize::MAX, f64::INFINITY);
+        for &(m, r) in &self.elig[j] {
+            let q = r * lam[m];
+            if q < p {
+                second = p;
+                p = q;
+                k = m;
+            } else if q < second {
+                second = q;
+            }
+        }
+        (p, k, second)
+    }
+
+    /// Whether the providers' order covers every eligible SKU in full this hour.
+    fn order_covers_all(&self, u: &[f64], c: &[f64]) -> bool {
+        let mut left_u = u.to_vec();
+        let mut ranked: Vec<usize> = (0..self.insts.len()).collect();
+        ranked.sort_by_key(|&k| self.insts[k].rank);
+        for (o, &k) in self.order.iter().zip(&ranked) {
+            let mut cap = c[k];
+            for &(j, r) in o {
+                if cap <= 0.0 {
+                    break;
+                }
+                let x = left_u[j].min(cap / r);
+                left_u[j] -= x;
+                cap -= x * r;
+            }
+        }
+        left_u
+            .iter()
+            .zip(&self.elig)
+            .all(|(l, e)| e.is_empty() || *l <= 1e-12 * (1.0 + l.abs()))
+    }
+
+    /// The small LP over the working SKUs on capacities `left` (clamped at zero): its value
+    /// and capacity duals.
+    fn working_lp(&self, u: &[f64], left: &[f64]) -> (f64, Vec<f64>) {
+        let kk = self.insts.len();
+        let work: Vec<usize> = (0..u.len())
+            .filter(|&j| self.class[j] == Class::Working)
+            .collect();
+        let vars: Vec<(usize, usize, f64)> = work
+            .iter()
+            .enumerate()
+            .flat_map(|(s, &j)| self.elig[j].iter().map(move |&(k, r)| (k, s, r)))
+            .collect();
+        if vars.is_empty() {
+            return (0.0, vec![0.0; kk]);
+        }
+        let mut tab = Tableau::new(kk + work.len(), vars.len());
+        for (v, &(k, s, r)) in vars.iter().enumerate() {
+            tab.set(k, v, r);
+            tab.set(kk + s, v, 1.0);
+            tab.set_objective(v, 1.0);
+        }
+        for (k, l) in left.iter().enumerate() {
+            tab.set_rhs(k, *l);
+        }
+        for (s, &j) in work.iter().enumerate() {
+            tab.set_rhs(kk + s, u[j]);
+        }
+        let ok = tab.solve();
+        debug_assert!(ok, "the hour LP is bounded by its demand");
+        (tab.value(), (0..kk).map(|k| tab.dual(k)).collect())
+    }
+}
+
+/// `X(C) = Σ w_s X_{s,t}(C)` and its supergradient (paths in parallel, hours in order so
+/// that each hour starts from the previous hour's prices).
 fn covered(d: &SpendPaths, insts: &[Instrument], c: &[f64]) -> (f64, Vec<f64>) {
     let w = 1.0 / d.paths() as f64;
     let k = insts.len();
-    let cells = d.paths() * d.hours();
-    (0..cells)
+    (0..d.paths())
         .into_par_iter()
-        .fold(
-            || (0.0, vec![0.0; k]),
-            |(mut x, mut g), cell| {
-                let (p, t) = (cell / d.hours(), cell % d.hours());
-                x += w * hour_lp(d.hour(p, t), insts, c, w, &mut g);
-                (x, g)
-            },
-        )
+        .map(|p| {
+            let mut solver = HourSolver::new(insts, d.skus());
+            let mut g = vec![0.0; k];
+            let mut x = 0.0;
+            for t in 0..d.hours() {
+                x += w * solver.solve(d.hour(p, t), c, w, &mut g);
+            }
+            (x, g)
+        })
         .reduce(
             || (0.0, vec![0.0; k]),
             |(xa, mut ga), (xb, gb)| {
@@ -518,6 +755,59 @@ mod tests {
         let d = SpendPaths::new(2, 1, 1, u.to_vec()).unwrap();
         let r = replay(&d, &[(&isp, 2.0), (&csp, 2.0)]).unwrap();
         assert!((r.left_on_demand - (8.0 - 4.0 - 2.0 / 0.9)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn working_set_solver_equals_the_dense_lp_hour_by_hour() {
+        let mut z: u64 = 3;
+        let mut next = || {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (z >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..300 {
+            let skus = 2 + (next() * 12.0) as usize;
+            let k = 1 + (next() * 4.0) as usize;
+            let insts: Vec<Instrument> = (0..k)
+                .map(|m| {
+                    let ratio = (0..skus)
+                        .map(|_| (next() < 0.6).then(|| 0.3 + 0.65 * next()))
+                        .collect();
+                    inst(&format!("i{m}"), (m % 3) as u8, ratio)
+                })
+                .collect();
+            let mut solver = HourSolver::new(&insts, skus);
+            // A run of hours with drifting demand and capacities, warm-started.
+            for hour in 0..20 {
+                let u: Vec<f64> = (0..skus)
+                    .map(|_| if next() < 0.15 { 0.0 } else { 10.0 * next() })
+                    .collect();
+                let c: Vec<f64> = (0..k).map(|_| 6.0 * next()).collect();
+                let (mut g1, mut g2) = (vec![0.0; k], vec![0.0; k]);
+                let x1 = hour_lp(&u, &insts, &c, 1.0, &mut g1);
+                let x2 = solver.solve(&u, &c, 1.0, &mut g2);
+                assert!(
+                    (x1 - x2).abs() <= 1e-9 * x1.max(1.0),
+                    "case {case} hour {hour}: dense {x1} vs working set {x2}"
+                );
+                // The duals may differ where the LP is degenerate, but both must be
+                // supergradients: check at a few other capacities.
+                for _ in 0..4 {
+                    let c2: Vec<f64> = (0..k).map(|_| 6.0 * next()).collect();
+                    let x_at = hour_lp(&u, &insts, &c2, 1.0, &mut vec![0.0; k]);
+                    let bound = x2
+                        + g2.iter()
+                            .zip(c2.iter().zip(&c))
+                            .map(|(g, (a, b))| g * (a - b))
+                            .sum::<f64>();
+                    assert!(
+                        x_at <= bound + 1e-7 * bound.abs().max(1.0),
+                        "case {case}: cut violated {x_at} > {bound}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
