@@ -198,6 +198,17 @@ fn ladder(
     }
 }
 
+/// The LP ladder's sizes (hours, SKUs, paths).
+const LADDER: &[(usize, usize, usize)] = &[
+    (24, 10, 2),
+    (168, 10, 2),
+    (168, 30, 4),
+    (720, 30, 4),
+    (720, 100, 4),
+    (2190, 100, 8),
+    (8760, 100, 8),
+];
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let lp_cap: f64 = args
@@ -265,30 +276,14 @@ fn main() {
     // then the three plan types against the exact joint optimizer.
     ladder(
         "one plan type (sweep)",
-        &[
-            (24, 10, 2),
-            (168, 10, 2),
-            (168, 30, 4),
-            (720, 30, 4),
-            (720, 100, 4),
-            (2190, 100, 8),
-            (8760, 100, 8),
-        ],
+        LADDER,
         lp_cap,
         |mut t| vec![t.swap_remove(1)],
         |d, i| sweep(d, &i[0]).unwrap().optimum.cost,
     );
     ladder(
         "three plan types (joint)",
-        &[
-            (24, 10, 2),
-            (168, 10, 2),
-            (168, 30, 4),
-            (720, 30, 4),
-            (720, 100, 4),
-            (2190, 100, 8),
-            (8760, 100, 8),
-        ],
+        LADDER,
         lp_cap,
         |t| t,
         |d, i| optimize_joint(d, i).unwrap().cost,

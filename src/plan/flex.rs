@@ -690,6 +690,24 @@ pub fn plan_in_order(
     Ok((sweeps, bill))
 }
 
+/// The most commitment `inst` could ever use in one hour of `d` (its eligible spend at plan
+/// rates, at the busiest hour): past it a commitment only adds fees.
+fn most_usable(d: &SpendPaths, inst: &Instrument) -> f64 {
+    let mut top = 0.0_f64;
+    for p in 0..d.paths {
+        for t in 0..d.hours {
+            let b: f64 = inst
+                .ratio
+                .iter()
+                .zip(d.hour(p, t))
+                .filter_map(|(r, u)| r.map(|r| r * u))
+                .sum();
+            top = top.max(b);
+        }
+    }
+    top
+}
+
 /// Golden-section steps per coordinate in [`refine_in_order`] (the bracket shrinks to
 /// 0.618^48 ≈ 1e-10 of its width).
 const GOLDEN_STEPS: usize = 48;
@@ -714,25 +732,7 @@ pub fn refine_in_order(
 ) -> Result<(Vec<f64>, f64), FlexError> {
     let mut c = start.to_vec();
     let mut best = bill(d, insts, &c)?;
-    let tops: Vec<f64> = insts
-        .iter()
-        .map(|inst| {
-            let mut top = 0.0_f64;
-            for p in 0..d.paths {
-                for t in 0..d.hours {
-                    let u = d.hour(p, t);
-                    let b: f64 = inst
-                        .ratio
-                        .iter()
-                        .zip(u)
-                        .filter_map(|(r, u)| r.map(|r| r * u))
-                        .sum();
-                    top = top.max(b);
-                }
-            }
-            top
-        })
-        .collect();
+    let tops: Vec<f64> = insts.iter().map(|inst| most_usable(d, inst)).collect();
     let phi = (5f64.sqrt() - 1.0) / 2.0;
     for _ in 0..rounds {
         let before = best;

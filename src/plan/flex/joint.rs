@@ -31,7 +31,7 @@
 
 use rayon::prelude::*;
 
-use super::{FlexError, Instrument, Replay, SpendPaths, plan_in_order, replay};
+use super::{FlexError, Instrument, Replay, SpendPaths, most_usable, plan_in_order, replay};
 
 /// Relative gap between the certified bounds at which [`optimize_joint`] stops.
 pub const JOINT_TOLERANCE: f64 = 1e-10;
@@ -582,21 +582,7 @@ pub fn optimize_joint_within(
     let hi: Vec<f64> = insts
         .iter()
         .zip(bounds)
-        .map(|(inst, &(lo, hi))| {
-            let mut top = 0.0_f64;
-            for p in 0..d.paths() {
-                for t in 0..d.hours() {
-                    let b: f64 = inst
-                        .ratio
-                        .iter()
-                        .zip(d.hour(p, t))
-                        .filter_map(|(r, u)| r.map(|r| r * u))
-                        .sum();
-                    top = top.max(b);
-                }
-            }
-            hi.min(top).max(lo)
-        })
+        .map(|(inst, &(lo, hi))| hi.min(most_usable(d, inst)).max(lo))
         .collect();
     let clamp = |c: &mut [f64]| {
         for (k, v) in c.iter_mut().enumerate() {
